@@ -1,0 +1,187 @@
+"""The safety guard: every phase request passes through it before it reaches SUMO or the bridge.
+
+It owns the signal's timing state and turns "I want green phase j" into the signal string to show now. It never
+shortens or skips a yellow or all-red, never ends a green before its minimum, ends a green at its maximum, starts
+the clearance towards a phase whose red wait would otherwise pass `max_red_s`, and only ever shows a phase's own
+green string or a transition string built for the actual switch (so greens never conflict).
+
+Requests it cannot honour are counted in `overrides` (by reason): that is the record of what a controller asked
+for that would have been unsafe. Pure logic: time comes in as `now_s`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from controller.signal_model import SignalModel
+
+__all__ = ["SafetyGuard", "SignalCommand", "SignalStatus", "Stage"]
+
+_EPS = 1e-6
+
+
+class Stage(str, Enum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    ALL_RED = "all_red"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalStatus:
+    """What a controller may know about the signal when it decides."""
+
+    now_s: float
+    phase: int  # the green being served, or the one being left during a clearance
+    target: int  # where a clearance leads; equals `phase` while green
+    stage: Stage
+    stage_elapsed_s: float
+    green_elapsed_s: float  # time in the current green; 0 during a clearance
+    red_wait_s: tuple[float, ...]  # per phase: time since its green ended (0 while it is green)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalCommand:
+    state: str  # SUMO-style signal string to show from now until the next step
+    status: SignalStatus
+    changed: bool  # the string differs from the previous step's
+
+
+class SafetyGuard:
+    """Turns phase requests into safe signal strings for one junction."""
+
+    def __init__(self, model: SignalModel, *, start_phase: int = 0, now_s: float = 0.0) -> None:
+        self.model = model
+        self._phase = start_phase % model.n_phases
+        self._target = self._phase
+        self._stage = Stage.GREEN
+        self._stage_elapsed = 0.0
+        self._green_elapsed = 0.0
+        self._red_wait = [0.0] * model.n_phases
+        self._last_s = now_s
+        self._last_state = model.phases[self._phase].state
+        self.overrides: Counter[str] = Counter()
+
+    @property
+    def status(self) -> SignalStatus:
+        return SignalStatus(
+            now_s=self._last_s,
+            phase=self._phase,
+            target=self._target,
+            stage=self._stage,
+            stage_elapsed_s=self._stage_elapsed,
+            green_elapsed_s=self._green_elapsed if self._stage is Stage.GREEN else 0.0,
+            red_wait_s=tuple(self._red_wait),
+        )
+
+    @property
+    def state(self) -> str:
+        return self._last_state
+
+    def step(self, now_s: float, requested: int, demand: Sequence[bool] | None = None) -> SignalCommand:
+        """Advance the timers to `now_s` and apply `requested` (a green phase index) where it is safe.
+
+        Args:
+            requested: the green the controller wants now; the current phase means "extend".
+            demand: per phase, whether anything waits for it; phases without demand are never forced by the
+                max-red bound. None means "assume demand everywhere".
+        """
+        dt = max(0.0, now_s - self._last_s)
+        self._last_s = now_s
+        self._advance(dt)
+        if self._stage is Stage.GREEN:
+            self._decide_green(requested, demand)
+        elif requested != self._target:
+            self.overrides["clearance_in_progress"] += 1
+        state = self._state_string()
+        changed = state != self._last_state
+        self._last_state = state
+        return SignalCommand(state=state, status=self.status, changed=changed)
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _advance(self, dt: float) -> None:
+        self._stage_elapsed += dt
+        for k in range(self.model.n_phases):
+            if not (self._stage is Stage.GREEN and k == self._phase):
+                self._red_wait[k] += dt
+        if self._stage is Stage.GREEN:
+            self._green_elapsed += dt
+            return
+        leaving = self.model.phases[self._phase]
+        if self._stage is Stage.YELLOW and self._stage_elapsed >= leaving.yellow_s - _EPS:
+            if leaving.all_red_s > _EPS:
+                self._enter(Stage.ALL_RED)
+            else:
+                self._start_green()
+        elif self._stage is Stage.ALL_RED and self._stage_elapsed >= leaving.all_red_s - _EPS:
+            self._start_green()
+
+    def _decide_green(self, requested: int, demand: Sequence[bool] | None) -> None:
+        phase = self.model.phases[self._phase]
+        if not 0 <= requested < self.model.n_phases:
+            self.overrides["invalid_phase"] += 1
+            requested = self._phase
+        starving = self._starving(demand)
+        want = requested
+        if starving is not None and want != starving:
+            if want != self._phase:
+                self.overrides["max_red"] += 1
+            want = starving
+        at_max = self._green_elapsed >= phase.max_green_s - _EPS
+        if at_max and want == self._phase:
+            if requested == self._phase:
+                self.overrides["max_green"] += 1
+            want = self._next_with_demand(demand)
+        if want == self._phase:
+            return
+        if self._green_elapsed < phase.min_green_s - _EPS:
+            if requested != self._phase:
+                self.overrides["min_green"] += 1
+            return
+        self._begin_clearance(want)
+
+    def _starving(self, demand: Sequence[bool] | None) -> int | None:
+        """The most-waited phase whose red wait would pass max_red_s unless its clearance starts now."""
+        clearance = self.model.phases[self._phase].clearance_s
+        worst, worst_wait = None, -1.0
+        for k, wait in enumerate(self._red_wait):
+            if k == self._phase or (demand is not None and not demand[k]):
+                continue
+            if wait + clearance + 1.0 >= self.model.max_red_s and wait > worst_wait:
+                worst, worst_wait = k, wait
+        return worst
+
+    def _next_with_demand(self, demand: Sequence[bool] | None) -> int:
+        n = self.model.n_phases
+        for step in range(1, n):
+            k = (self._phase + step) % n
+            if demand is None or demand[k]:
+                return k
+        return self.model.next_in_sequence(self._phase)
+
+    def _begin_clearance(self, target: int) -> None:
+        self._target = target
+        if not self.model.losing_links(self._phase, target):
+            self._start_green()  # nothing loses right of way: no change interval is needed
+            return
+        self._enter(Stage.YELLOW)
+
+    def _enter(self, stage: Stage) -> None:
+        self._stage = stage
+        self._stage_elapsed = 0.0
+
+    def _start_green(self) -> None:
+        self._phase = self._target
+        self._red_wait[self._phase] = 0.0
+        self._green_elapsed = 0.0
+        self._enter(Stage.GREEN)
+
+    def _state_string(self) -> str:
+        if self._stage is Stage.GREEN:
+            return self.model.phases[self._phase].state
+        if self._stage is Stage.YELLOW:
+            return self.model.yellow_state(self._phase, self._target)
+        return self.model.all_red_state(self._phase, self._target)

@@ -1,0 +1,1 @@
+"""Phase-control policies. Each module registers its controller with `controller.registry.register`."""

@@ -1,0 +1,189 @@
+"""The phase model of one signalised junction, derived from a SUMO-style program or from config.
+
+A model is a sequence of green phases. Each green phase knows which signal links (SUMO link indices) it serves,
+its min/max green and the yellow and all-red that must follow it. Transition states are built for the actual
+switch (yellow only on links that lose right of way), never borrowed from the program: a program's own yellow is
+only safe for its own successor.
+
+Pure data and functions: the sim adapter reads the program from SUMO and passes plain tuples in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from controller.errors import SignalModelError
+
+__all__ = ["GreenPhase", "Link", "ProgramPhase", "SignalModel", "derive_signal_model"]
+
+GREEN = frozenset("Gg")
+YELLOW = frozenset("yYuU")  # u/U: red-yellow (some countries) is a change interval too
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One controlled connection: SUMO's signal index `index` from `in_lane` to `out_lane`."""
+
+    index: int
+    in_lane: str
+    out_lane: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramPhase:
+    """A phase as a SUMO program stores it."""
+
+    state: str
+    duration_s: float
+    min_dur_s: float | None = None
+    max_dur_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GreenPhase:
+    """A green phase of the model, with its clearance."""
+
+    index: int  # position in the model's sequence
+    program_index: int  # index in the SUMO program, -1 if built from config
+    state: str  # signal string while green
+    min_green_s: float
+    max_green_s: float
+    yellow_s: float
+    all_red_s: float
+    program_green_s: float  # the program's own duration (fixed-time split)
+    green_links: frozenset[int]
+    in_lanes: tuple[str, ...]  # incoming lanes with at least one green link, unique, link order
+    out_lanes: tuple[str, ...]
+
+    @property
+    def clearance_s(self) -> float:
+        return self.yellow_s + self.all_red_s
+
+
+@dataclass(frozen=True, slots=True)
+class SignalModel:
+    junction_id: str
+    links: tuple[Link, ...]
+    phases: tuple[GreenPhase, ...]
+    max_red_s: float
+
+    @property
+    def n_phases(self) -> int:
+        return len(self.phases)
+
+    def next_in_sequence(self, i: int) -> int:
+        return (i + 1) % len(self.phases)
+
+    def incoming_lanes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(link.in_lane for link in self.links))
+
+    def outgoing_lanes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(link.out_lane for link in self.links))
+
+    def yellow_state(self, i: int, j: int) -> str:
+        """Signal string for the yellow between green i and green j: 'y' on links that lose green."""
+        src, dst = self.phases[i].state, self.phases[j].state
+        out = []
+        for a, b in zip(src, dst):
+            if a in GREEN and b in GREEN:
+                out.append(a)  # keeps right of way through the change
+            elif a in GREEN:
+                out.append("y")
+            else:
+                out.append("s" if a == "s" and b == "s" else "r")
+        return "".join(out)
+
+    def all_red_state(self, i: int, j: int) -> str:
+        """Signal string for the red clearance between green i and green j."""
+        src, dst = self.phases[i].state, self.phases[j].state
+        out = []
+        for a, b in zip(src, dst):
+            if a in GREEN and b in GREEN:
+                out.append(a)
+            else:
+                out.append("s" if a == "s" and b == "s" else "r")
+        return "".join(out)
+
+    def losing_links(self, i: int, j: int) -> frozenset[int]:
+        return self.phases[i].green_links - self.phases[j].green_links
+
+
+def derive_signal_model(
+    junction_id: str,
+    links: Sequence[Link],
+    program: Sequence[ProgramPhase],
+    *,
+    min_green_s: float,
+    max_green_s: float,
+    max_red_s: float,
+    yellow_s: float,
+    actuated_bounds: bool = False,
+) -> SignalModel:
+    """Build the phase model from a SUMO program.
+
+    Green phases are those with a green link and no yellow link. The yellow of a green phase is the summed
+    duration of the yellow phases that follow it, its all-red the summed duration of the all-red phases after
+    those; a yellow shorter than `yellow_s` (or missing) is lengthened to `yellow_s`, never shortened.
+
+    Args:
+        actuated_bounds: take min/max green from the program's minDur/maxDur where set.
+    Raises:
+        SignalModelError: the program has no green phase or its strings do not match the links.
+    """
+    if not program:
+        raise SignalModelError(f"junction {junction_id}: expected a signal program, found no phases")
+    width = len(program[0].state)
+    for k, p in enumerate(program):
+        if len(p.state) != width:
+            raise SignalModelError(
+                f"junction {junction_id}: phase {k} state {p.state!r} has {len(p.state)} links, expected {width}"
+            )
+    if links and max(link.index for link in links) >= width:
+        raise SignalModelError(f"junction {junction_id}: link index beyond the program's {width} signals")
+    by_index: dict[int, list[Link]] = {}
+    for link in links:
+        by_index.setdefault(link.index, []).append(link)
+
+    green_idx = [k for k, p in enumerate(program) if _is_green(p.state)]
+    if not green_idx:
+        raise SignalModelError(f"junction {junction_id}: expected at least one green phase, found none")
+
+    phases: list[GreenPhase] = []
+    n = len(program)
+    for seq, k in enumerate(green_idx):
+        p = program[k]
+        y_s = r_s = 0.0
+        m = (k + 1) % n
+        while m != k and not _is_green(program[m].state):
+            if any(c in YELLOW for c in program[m].state):
+                y_s += program[m].duration_s
+            else:
+                r_s += program[m].duration_s
+            m = (m + 1) % n
+        gl = frozenset(i for i, c in enumerate(p.state) if c in GREEN)
+        in_lanes = tuple(dict.fromkeys(lk.in_lane for i in sorted(gl) for lk in by_index.get(i, [])))
+        out_lanes = tuple(dict.fromkeys(lk.out_lane for i in sorted(gl) for lk in by_index.get(i, [])))
+        lo, hi = min_green_s, max_green_s
+        if actuated_bounds and p.min_dur_s is not None and p.max_dur_s is not None and p.max_dur_s >= p.min_dur_s:
+            lo, hi = max(1.0, p.min_dur_s), max(p.max_dur_s, p.min_dur_s, 1.0)
+        phases.append(
+            GreenPhase(
+                index=seq,
+                program_index=k,
+                state=p.state,
+                min_green_s=lo,
+                max_green_s=max(hi, lo),
+                yellow_s=max(y_s, yellow_s),
+                all_red_s=r_s,
+                program_green_s=p.duration_s,
+                green_links=gl,
+                in_lanes=in_lanes,
+                out_lanes=out_lanes,
+            )
+        )
+    return SignalModel(junction_id=junction_id, links=tuple(links), phases=tuple(phases), max_red_s=max_red_s)
+
+
+def _is_green(state: str) -> bool:
+    return any(c in GREEN for c in state) and not any(c in YELLOW for c in state)

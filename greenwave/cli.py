@@ -1,0 +1,55 @@
+"""The `greenwave` command line. Each command group lives in a `greenwave.cmd_*` module that adds its parser.
+
+Exit codes: 0 success, 1 a check that ran and failed (e.g. invalid config in `config check`), 2 bad input
+(missing file, invalid config, unknown controller or scenario) reported as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from configs.errors import GreenwaveError
+
+__all__ = ["main"]
+
+# Command modules, in help order. Each defines `add_parser(subparsers)`, setting `func(args) -> int`.
+COMMAND_MODULES = (
+    "greenwave.cmd_sim",
+    "greenwave.cmd_config",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="greenwave",
+        description="Open, edge-first adaptive traffic-signal control, tested in SUMO.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GreenwaveError as exc:
+        print(f"greenwave: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("greenwave: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
