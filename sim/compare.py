@@ -39,19 +39,19 @@ def resolve_scenario(scenario: str | Path) -> tuple[str, Path]:
     Raises:
         ScenarioError: unknown name, missing file, or not a .sumocfg.
     """
+    text = str(scenario)
+    if text.endswith(".sumocfg"):
+        path = Path(text)
+        if not path.is_file():
+            raise ScenarioError(f"{path}: expected a .sumocfg file, found nothing")
+        return path.stem, path.resolve()
     from sim.scenarios import BUILTIN_SCENARIOS, build_scenario
 
-    text = str(scenario)
-    if text in BUILTIN_SCENARIOS:
-        return text, build_scenario(text, scenario_cache_dir() / text)
-    path = Path(text)
-    if path.suffix != ".sumocfg":
+    if text not in BUILTIN_SCENARIOS:
         raise ScenarioError(
             f"unknown scenario {text!r}: expected a built-in name ({', '.join(BUILTIN_SCENARIOS)}) or a .sumocfg path"
         )
-    if not path.is_file():
-        raise ScenarioError(f"{path}: expected a .sumocfg file, found nothing")
-    return path.stem, path.resolve()
+    return text, build_scenario(text, scenario_cache_dir() / text)
 
 
 @dataclass

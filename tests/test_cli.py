@@ -1,0 +1,78 @@
+"""CLI error paths: exit 2 and one line naming what was expected and what was found, no traceback."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from greenwave.cli import main
+
+COLOGNE = Path(__file__).resolve().parents[2] / "shared" / "scenarios" / "resco" / "cologne1" / "cologne1.sumocfg"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sim", "compare", "atlantis"], "unknown scenario 'atlantis': expected a built-in name"),
+        (["sim", "compare", "/nonexistent/x.sumocfg"], "x.sumocfg: expected a .sumocfg file, found nothing"),
+        (["sim", "compare", "single", "--controllers", "fixed,warp"], "unknown controller 'warp': expected one of"),
+        (["sim", "compare", "single", "--begin", "100", "--end", "50"], "--end: expected a time after --begin"),
+        (["sim", "compare", "single", "--params", "/nonexistent/p.yaml"], "p.yaml: expected a YAML config file"),
+        (["config", "check", "/nonexistent/c.yaml"], "c.yaml: expected a YAML config file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_argument_syntax_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sim", "compare", "single", "--seeds", "1,x"])
+    assert info.value.code == 2
+    assert "expected distinct comma-separated integers, found '1,x'" in capsys.readouterr().err
+
+
+def test_invalid_params_file_names_field(tmp_path, capsys):
+    p = tmp_path / "p.yaml"
+    p.write_text("min_green_s: 0\n")
+    assert main(["sim", "compare", "single", "--params", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "p.yaml: min_green_s: Input should be greater than or equal to 1" in err
+
+
+def test_console_script_reports_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "greenwave.cli", "sim", "compare", "nowhere.sumocfg"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_config_schema_is_json_schema(capsys):
+    assert main(["config", "schema", "intersection"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["additionalProperties"] is False
+    assert {"phases", "rings", "approaches"} <= set(schema["properties"])
+
+
+@pytest.mark.skipif(not COLOGNE.is_file(), reason="shared RESCO scenarios not present")
+def test_compare_json_shape_on_a_real_scenario(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    code = main(["sim", "compare", str(COLOGNE), "--controllers", "fixed", "--seeds", "42",
+                 "--end", "25500", "--json", str(out)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["scenario"] == "cologne1"
+    fixed = data["controllers"]["fixed"]
+    keys = {"delay_s", "stop_time_s", "stops", "travel_time_s", "arrived", "teleports"}
+    assert keys <= set(fixed)
+    assert isinstance(fixed["arrived"], int) and isinstance(fixed["teleports"], int)
+    assert [s["seed"] for s in fixed["per_seed"]] == [42]
+    assert keys <= set(fixed["per_seed"][0])
+    assert fixed["arrived"] > 0
