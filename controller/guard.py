@@ -137,22 +137,46 @@ class SafetyGuard:
             want = self._next_with_demand(demand)
         if want == self._phase:
             return
+        urgent = self._starving(demand, first=want)
+        if urgent is not None and urgent != want:
+            self.overrides["max_red"] += 1
+            want = urgent
         if self._green_elapsed < phase.min_green_s - _EPS:
             if requested != self._phase:
                 self.overrides["min_green"] += 1
             return
         self._begin_clearance(want)
 
-    def _starving(self, demand: Sequence[bool] | None) -> int | None:
-        """The most-waited phase whose red wait would pass max_red_s unless its clearance starts now."""
-        clearance = self.model.phases[self._phase].clearance_s
-        worst, worst_wait = None, -1.0
-        for k, wait in enumerate(self._red_wait):
-            if k == self._phase or (demand is not None and not demand[k]):
+    def _starving(self, demand: Sequence[bool] | None, first: int | None = None) -> int | None:
+        """The phase whose clearance must start now so that no phase with demand waits past max_red_s.
+
+        Phases with demand are served, in the worst case, earliest deadline first, each for its minimum green
+        and clearance, after the current green's remaining minimum and clearance (and after `first`, the phase
+        about to be started, if given). When that chain leaves less than one step of slack for some phase, the
+        most urgent phase is due now. Looking down the whole chain (not only at the most-waited phase) keeps the
+        bound when several phases come due together or another phase is started before a due one.
+        """
+        phases = self.model.phases
+        cur = phases[self._phase]
+        due = sorted(
+            (self.model.max_red_s - wait, k)
+            for k, wait in enumerate(self._red_wait)
+            if k != self._phase and (demand is None or demand[k])
+        )
+        if not due:
+            return None
+        t = max(0.0, cur.min_green_s - self._green_elapsed) + cur.clearance_s
+        if first is not None and first != self._phase:
+            if first == due[0][1]:
+                return None  # starting the most urgent phase first is what the rule would do anyway
+            t += phases[first].min_green_s + phases[first].clearance_s
+        for deadline_s, k in due:
+            if k == first:
                 continue
-            if wait + clearance + 1.0 >= self.model.max_red_s and wait > worst_wait:
-                worst, worst_wait = k, wait
-        return worst
+            if deadline_s - t <= 1.0 + _EPS:
+                return due[0][1]
+            t += phases[k].min_green_s + phases[k].clearance_s
+        return None
 
     def _next_with_demand(self, demand: Sequence[bool] | None) -> int:
         n = self.model.n_phases

@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 from controller.errors import SignalModelError
 
-__all__ = ["GreenPhase", "Link", "ProgramPhase", "SignalModel", "derive_signal_model"]
+__all__ = ["GreenPhase", "Link", "ProgramPhase", "SignalModel", "derive_signal_model", "link_rank"]
 
 GREEN = frozenset("Gg")
 YELLOW = frozenset("yYuU")  # u/U: red-yellow (some countries) is a change interval too
+
+
+def link_rank(c: str) -> int:
+    """Right of way a signal character gives: 2 protected green, 1 permissive green, 0 none."""
+    return 2 if c == "G" else 1 if c == "g" else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +87,18 @@ class SignalModel:
         return tuple(dict.fromkeys(link.out_lane for link in self.links))
 
     def yellow_state(self, i: int, j: int) -> str:
-        """Signal string for the yellow between green i and green j: 'y' on links that lose green."""
+        """Signal string for the yellow between green i and green j: 'y' on links that lose right of way.
+
+        A link loses right of way when it goes from green to red, or from protected 'G' to permissive 'g'
+        (turners already in the junction on a protected arrow would meet opposing traffic released at once).
+        """
         src, dst = self.phases[i].state, self.phases[j].state
         out = []
-        for a, b in zip(src, dst):
-            if a in GREEN and b in GREEN:
+        for a, b in zip(src, dst, strict=True):
+            ra, rb = link_rank(a), link_rank(b)
+            if ra and rb >= ra:
                 out.append(a)  # keeps right of way through the change
-            elif a in GREEN:
+            elif ra:
                 out.append("y")
             else:
                 out.append("s" if a == "s" and b == "s" else "r")
@@ -98,15 +108,20 @@ class SignalModel:
         """Signal string for the red clearance between green i and green j."""
         src, dst = self.phases[i].state, self.phases[j].state
         out = []
-        for a, b in zip(src, dst):
-            if a in GREEN and b in GREEN:
+        for a, b in zip(src, dst, strict=True):
+            ra, rb = link_rank(a), link_rank(b)
+            if ra and rb >= ra:
                 out.append(a)
             else:
                 out.append("s" if a == "s" and b == "s" else "r")
         return "".join(out)
 
     def losing_links(self, i: int, j: int) -> frozenset[int]:
-        return self.phases[i].green_links - self.phases[j].green_links
+        """Links that lose right of way between green i and green j (green -> red, or 'G' -> 'g')."""
+        src, dst = self.phases[i].state, self.phases[j].state
+        return frozenset(
+            k for k, (a, b) in enumerate(zip(src, dst, strict=True)) if link_rank(a) > link_rank(b)
+        )
 
 
 def derive_signal_model(
@@ -165,7 +180,12 @@ def derive_signal_model(
         in_lanes = tuple(dict.fromkeys(lk.in_lane for i in sorted(gl) for lk in by_index.get(i, [])))
         out_lanes = tuple(dict.fromkeys(lk.out_lane for i in sorted(gl) for lk in by_index.get(i, [])))
         lo, hi = min_green_s, max_green_s
-        if actuated_bounds and p.min_dur_s is not None and p.max_dur_s is not None and p.max_dur_s >= p.min_dur_s:
+        if (
+            actuated_bounds
+            and p.min_dur_s is not None
+            and p.max_dur_s is not None
+            and p.max_dur_s >= p.min_dur_s
+        ):
             lo, hi = max(1.0, p.min_dur_s), max(p.max_dur_s, p.min_dur_s, 1.0)
         phases.append(
             GreenPhase(
