@@ -13,16 +13,58 @@ __all__ = ["ControllerParams"]
 
 
 class ControllerParams(StrictModel):
-    detection_range_m: float = Field(default=150.0, gt=10, le=500, description="How far upstream a camera sees.")
+    detection_range_m: float = Field(
+        default=150.0, gt=10, le=500, description="How far upstream a camera sees."
+    )
     min_green_s: float = Field(default=5.0, ge=1, description="Used where the signal program gives none.")
     max_green_s: float = Field(default=60.0, gt=0, description="Used where the signal program gives none.")
-    max_red_s: float = Field(default=120.0, gt=0, description="Bound on any movement's red wait while it has demand.")
-    yellow_s: float = Field(default=3.0, ge=3.0, description="Used where the program has no yellow of its own.")
+    max_red_s: float = Field(
+        default=120.0, gt=0, description="Bound on any movement's red wait while it has demand."
+    )
+    yellow_s: float = Field(
+        default=3.0, ge=3.0, description="Used where the program has no yellow of its own."
+    )
     horizon_s: float = Field(default=60.0, gt=0, le=300, description="Adaptive planning horizon.")
     saturation_flow_veh_h: float = Field(default=1800.0, gt=0, description="Per lane.")
     webster_update_cycles: int = Field(default=3, ge=1)
     min_cycle_s: float = Field(default=40.0, gt=0)
     max_cycle_s: float = Field(default=150.0, gt=0)
+    # -- shared by the measured-demand policies ------------------------------------------------------------------
+    startup_lost_s: float = Field(default=2.0, ge=0, le=10, description="Lost time at the start of a green.")
+    permissive_rate: float = Field(
+        default=0.5, gt=0, le=1, description="Share of saturation flow a permissive ('g') link discharges at."
+    )
+    free_speed_mps: float = Field(
+        default=13.9,
+        gt=1,
+        le=40,
+        description="Speed assumed for vehicles whose speed the sensor cannot tell.",
+    )
+    flow_window_s: float = Field(
+        default=300.0, gt=0, description="Time constant of the arrival-flow smoothing."
+    )
+    spillback_occupancy: float = Field(
+        default=0.8, gt=0, le=1, description="Exit-lane occupancy at which a halting exit counts as blocked."
+    )
+    # -- max-pressure ----------------------------------------------------------------------------------------------
+    pressure_interval_s: float = Field(
+        default=5.0, ge=1, description="Max-pressure decides this often after min green."
+    )
+    # -- adaptive (schedule-driven) --------------------------------------------------------------------------------
+    gap_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=10,
+        description="In planned greens, a lane gaps out when its next vehicle is this late.",
+    )
+    extension_probe_s: tuple[float, ...] = Field(
+        default=(1.0, 2.0, 4.0, 8.0),
+        min_length=1,
+        description="Green extensions compared against switching now.",
+    )
+    switch_margin_veh_s: float = Field(
+        default=0.0, ge=0, description="Delay a switch must save over extending, against dithering."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ControllerParams:

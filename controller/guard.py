@@ -18,7 +18,7 @@ from enum import Enum
 
 from controller.signal_model import SignalModel
 
-__all__ = ["SafetyGuard", "SignalCommand", "SignalStatus", "Stage"]
+__all__ = ["SafetyGuard", "SignalCommand", "SignalStatus", "Stage", "max_red_due"]
 
 _EPS = 1e-6
 
@@ -148,35 +148,7 @@ class SafetyGuard:
         self._begin_clearance(want)
 
     def _starving(self, demand: Sequence[bool] | None, first: int | None = None) -> int | None:
-        """The phase whose clearance must start now so that no phase with demand waits past max_red_s.
-
-        Phases with demand are served, in the worst case, earliest deadline first, each for its minimum green
-        and clearance, after the current green's remaining minimum and clearance (and after `first`, the phase
-        about to be started, if given). When that chain leaves less than one step of slack for some phase, the
-        most urgent phase is due now. Looking down the whole chain (not only at the most-waited phase) keeps the
-        bound when several phases come due together or another phase is started before a due one.
-        """
-        phases = self.model.phases
-        cur = phases[self._phase]
-        due = sorted(
-            (self.model.max_red_s - wait, k)
-            for k, wait in enumerate(self._red_wait)
-            if k != self._phase and (demand is None or demand[k])
-        )
-        if not due:
-            return None
-        t = max(0.0, cur.min_green_s - self._green_elapsed) + cur.clearance_s
-        if first is not None and first != self._phase:
-            if first == due[0][1]:
-                return None  # starting the most urgent phase first is what the rule would do anyway
-            t += phases[first].min_green_s + phases[first].clearance_s
-        for deadline_s, k in due:
-            if k == first:
-                continue
-            if deadline_s - t <= 1.0 + _EPS:
-                return due[0][1]
-            t += phases[k].min_green_s + phases[k].clearance_s
-        return None
+        return max_red_due(self.model, self._phase, self._green_elapsed, self._red_wait, demand, first=first)
 
     def _next_with_demand(self, demand: Sequence[bool] | None) -> int:
         n = self.model.n_phases
@@ -209,3 +181,44 @@ class SafetyGuard:
         if self._stage is Stage.YELLOW:
             return self.model.yellow_state(self._phase, self._target)
         return self.model.all_red_state(self._phase, self._target)
+
+
+def max_red_due(
+    model: SignalModel,
+    phase: int,
+    green_elapsed_s: float,
+    red_wait_s: Sequence[float],
+    demand: Sequence[bool] | None,
+    *,
+    first: int | None = None,
+) -> int | None:
+    """The phase whose clearance must start now so that no phase with demand waits past max_red_s, or None.
+
+    Phases with demand are served, in the worst case, earliest deadline first, each for its minimum green
+    and clearance, after the current green's remaining minimum and clearance (and after `first`, the phase
+    about to be started, if given). When that chain leaves less than one step of slack for some phase, the
+    most urgent phase is due now. Looking down the whole chain (not only at the most-waited phase) keeps the
+    bound when several phases come due together or another phase is started before a due one. Controllers
+    call it too, so that they ask for what the guard would force anyway.
+    """
+    phases = model.phases
+    cur = phases[phase]
+    due = sorted(
+        (model.max_red_s - wait, k)
+        for k, wait in enumerate(red_wait_s)
+        if k != phase and (demand is None or demand[k])
+    )
+    if not due:
+        return None
+    t = max(0.0, cur.min_green_s - green_elapsed_s) + cur.clearance_s
+    if first is not None and first != phase:
+        if first == due[0][1]:
+            return None  # starting the most urgent phase first is what the rule would do anyway
+        t += phases[first].min_green_s + phases[first].clearance_s
+    for deadline_s, k in due:
+        if k == first:
+            continue
+        if deadline_s - t <= 1.0 + _EPS:
+            return due[0][1]
+        t += phases[k].min_green_s + phases[k].clearance_s
+    return None

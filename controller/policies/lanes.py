@@ -1,0 +1,149 @@
+"""The per-lane view every measured-demand policy shares.
+
+- `LaneTable`: which incoming lanes each green phase serves, at what share of saturation flow (protected 'G' 1,
+  permissive 'g' `permissive_rate`), and through which exits (so a blocked exit can be taken out).
+- `FlowEstimator`: smoothed arrival flow per lane from successive measurements, by conservation
+  (arrivals = change in vehicles in the zone + vehicles that crossed the stop line).
+- `DemandTracker`: the demand vector the guard's max-red bound and the monitor use. A phase has demand when a
+  vehicle waits on a lane it serves that no green has served since that phase's own green ended. So a movement
+  that another phase already serves (overlapping phases, shared lanes) does not force a redundant phase, while
+  any lane left unserved is bounded by max_red_s: the bound is per movement, expressed through phases.
+
+Pure computation over measurements: no SUMO, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from configs.controller import ControllerParams
+from controller.guard import SignalStatus, Stage
+from controller.measurement import LaneMeasurement, OutgoingMeasurement
+from controller.signal_model import SignalModel, link_rank
+
+__all__ = ["DemandTracker", "FlowEstimator", "LaneTable"]
+
+
+class LaneTable:
+    """Static lane/phase structure of one junction."""
+
+    def __init__(self, model: SignalModel, params: ControllerParams) -> None:
+        self.model = model
+        self.lanes: tuple[str, ...] = model.incoming_lanes()
+        index = {lane: i for i, lane in enumerate(self.lanes)}
+        n_lanes = len(self.lanes)
+        # per phase, per lane: base discharge share and the exits of the lane's green links
+        self.rate: list[list[float]] = []
+        self.exits: list[list[tuple[str, ...]]] = []
+        for ph in model.phases:
+            rates = [0.0] * n_lanes
+            exits: list[list[str]] = [[] for _ in range(n_lanes)]
+            for link in model.links:
+                rank = link_rank(ph.state[link.index])
+                if not rank:
+                    continue
+                i = index[link.in_lane]
+                rates[i] = max(rates[i], 1.0 if rank == 2 else params.permissive_rate)
+                exits[i].append(link.out_lane)
+            self.rate.append(rates)
+            self.exits.append([tuple(e) for e in exits])
+        self.served: list[tuple[int, ...]] = [tuple(i for i, r in enumerate(rs) if r > 0) for rs in self.rate]
+        # lanes feeding each exit, for max-pressure's downstream share
+        self.feeders: dict[str, int] = {}
+        for link in model.links:
+            self.feeders[link.out_lane] = self.feeders.get(link.out_lane, 0) + 1
+        self.links_from: list[int] = [0] * n_lanes
+        for link in model.links:
+            self.links_from[index[link.in_lane]] += 1
+
+    def lane_measurements(self, incoming: Mapping[str, LaneMeasurement]) -> list[LaneMeasurement | None]:
+        return [incoming.get(lane) for lane in self.lanes]
+
+    def effective_rates(
+        self, outgoing: Mapping[str, OutgoingMeasurement], spill_occupancy: float
+    ) -> list[list[float]]:
+        """Rates with links into blocked exits removed: a lane discharges only through its open exits."""
+        blocked = {
+            lane
+            for lane, out in outgoing.items()
+            if out.occupancy >= spill_occupancy and out.halting > 0 and out.halting * 2 >= out.vehicles
+        }
+        if not blocked:
+            return self.rate
+        rates = []
+        for p, rs in enumerate(self.rate):
+            row = list(rs)
+            for i in self.served[p]:
+                exits = self.exits[p][i]
+                open_n = sum(1 for e in exits if e not in blocked)
+                if open_n < len(exits):
+                    row[i] = rs[i] * open_n / len(exits)
+            rates.append(row)
+        return rates
+
+
+class FlowEstimator:
+    """Arrival flow per lane (veh/s), exponentially smoothed with time constant `window_s`."""
+
+    def __init__(self, n_lanes: int, *, window_s: float, free_speed_mps: float) -> None:
+        self.rate_veh_s = [0.0] * n_lanes
+        self.window_s = window_s
+        self.free_speed_mps = free_speed_mps
+        self.elapsed_s = 0.0
+        self._prev: list[LaneMeasurement | None] | None = None
+        self._last_s: float | None = None
+
+    def update(self, now_s: float, lanes: Sequence[LaneMeasurement | None], served: Sequence[bool]) -> None:
+        """Args: served: per lane, whether it could discharge since the last update (green or yellow shown)."""
+        prev, last = self._prev, self._last_s
+        self._prev, self._last_s = list(lanes), now_s
+        if prev is None or last is None:
+            return
+        dt = now_s - last
+        if dt <= 0:
+            return
+        self.elapsed_s += dt
+        alpha = min(1.0, dt / self.window_s)
+        for i, lm in enumerate(lanes):
+            before = prev[i]
+            n_now = lm.vehicles if lm is not None else 0
+            n_before = before.vehicles if before is not None else 0
+            crossed = 0
+            if served[i] and before is not None:
+                for v in before.approaching:
+                    speed = v.speed_mps if v.speed_mps is not None else self.free_speed_mps
+                    if v.distance_m - speed * dt <= 0.0:
+                        crossed += 1
+                    else:
+                        break  # nearest first: the rest are farther
+            arrivals = max(0, n_now - n_before + crossed)
+            self.rate_veh_s[i] += alpha * (arrivals / dt - self.rate_veh_s[i])
+
+
+class DemandTracker:
+    """Which phases have demand in the sense of the max-red bound (see the module docstring)."""
+
+    def __init__(self, table: LaneTable) -> None:
+        self.table = table
+        self._last_served_s: list[float | None] = [None] * len(table.lanes)
+
+    def update(self, status: SignalStatus) -> None:
+        if status.stage is Stage.GREEN:
+            for i in self.table.served[status.phase]:
+                self._last_served_s[i] = status.now_s
+
+    def demand(self, status: SignalStatus, counts: Sequence[int]) -> tuple[bool, ...]:
+        now = status.now_s
+        out = []
+        for p, lanes in enumerate(self.table.served):
+            if p == status.phase and status.stage is Stage.GREEN:
+                out.append(any(counts[i] > 0 for i in lanes))
+                continue
+            since = now - status.red_wait_s[p] + 1.5  # served after this: no longer waiting on phase p
+            out.append(
+                any(
+                    counts[i] > 0 and ((last := self._last_served_s[i]) is None or last < since)
+                    for i in lanes
+                )
+            )
+        return tuple(out)
