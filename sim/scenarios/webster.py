@@ -136,14 +136,18 @@ def webster_plan(
 ) -> SignalPlan:
     """Webster's plan for one junction; `cycle_s` imposes a common (corridor) cycle instead of the own one."""
     raw = webster_cycle_raw_s(demands)
-    cycle = cycle_s if cycle_s is not None else round_cycle_s(raw, min_cycle_s=min_cycle_s, max_cycle_s=max_cycle_s)
+    cycle = (
+        cycle_s
+        if cycle_s is not None
+        else round_cycle_s(raw, min_cycle_s=min_cycle_s, max_cycle_s=max_cycle_s)
+    )
     greens = split_greens(demands, cycle)
     return SignalPlan(
         cycle_s=cycle,
         offset_s=offset_s % cycle,
         phases=tuple(
             PhaseTiming(name=d.name, green_s=g, yellow_s=d.yellow_s, all_red_s=d.all_red_s)
-            for d, g in zip(demands, greens)
+            for d, g in zip(demands, greens, strict=True)
         ),
         flow_ratio_sum=sum(d.critical_flow_ratio for d in demands),
         lost_time_s=sum(d.lost_s for d in demands),
