@@ -19,6 +19,7 @@ __all__ = ["main"]
 COMMAND_MODULES = (
     "greenwave.cmd_sim",
     "greenwave.cmd_config",
+    "greenwave.cmd_bridge",
 )
 
 

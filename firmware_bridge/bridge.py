@@ -1,0 +1,113 @@
+"""`FieldBridge`: one controller, opened from a `BridgeConfig`, with the three command paths behind one object.
+
+    with FieldBridge.open(config) as bridge:      # leaving the block always releases control
+        bridge.realtime.step(now_s, PhaseCommand(hold=frozenset({2})))
+        report = bridge.download(plan)
+        print(bridge.status())
+
+Typed reads (`status()`), plan download (`download`) and real-time commands (`realtime`) share one client.
+`__exit__` releases (zero phase control, systemPatternControl standby) whatever happened inside the block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from configs.bridge import BridgeConfig, BridgePlanConfig
+from firmware_bridge.client import SnmpClient
+from firmware_bridge.ntcip import (
+    ControlCol,
+    StatusCol,
+    UnitControlStatus,
+    control_oid,
+    mask_to_phases,
+    oid_of,
+    status_oid,
+)
+from firmware_bridge.plan import SPLIT_MODES, DownloadReport, PatternPlan, SplitEntry, download_plan
+from firmware_bridge.realtime import RealtimeCommander
+from firmware_bridge.transport import Link, open_link
+
+__all__ = ["BridgeStatus", "FieldBridge", "plan_from_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeStatus:
+    unit_control_status: int
+    pattern: int  # coordPatternStatus: running pattern, 0 free
+    system_pattern: int  # systemPatternControl: 0 standby
+    backup_time_s: int
+    greens: frozenset[int]
+    yellows: frozenset[int]
+    reds: frozenset[int]
+    held: frozenset[int]
+    force_off: frozenset[int]
+
+    @property
+    def control(self) -> str:
+        try:
+            return UnitControlStatus(self.unit_control_status).name.lower()
+        except ValueError:
+            return str(self.unit_control_status)
+
+
+def plan_from_config(cfg: BridgePlanConfig) -> PatternPlan:
+    return PatternPlan(
+        pattern=cfg.pattern,
+        cycle_s=cfg.cycle_s,
+        offset_s=cfg.offset_s,
+        split_number=cfg.split_number,
+        splits=tuple(
+            SplitEntry(phase=p, time_s=s.time_s, mode=SPLIT_MODES[s.mode], coord=s.coord)
+            for p, s in sorted(cfg.splits.items())
+        ),
+    )
+
+
+class FieldBridge:
+    def __init__(self, link: Link, client: SnmpClient, *, backup_time_s: int) -> None:
+        self.link = link
+        self.client = client
+        self.realtime = RealtimeCommander(client, backup_time_s=backup_time_s)
+
+    @classmethod
+    def open(cls, config: BridgeConfig) -> FieldBridge:
+        """Open the link a config names (no traffic is sent yet).
+
+        Raises:
+            BridgeUrlError, BridgeLinkError: the URL is wrong or the port cannot be opened.
+        """
+        link = open_link(config.url, address=config.address)
+        client = SnmpClient(link, config.community.encode(), timeout_s=config.timeout_s, retries=config.retries,
+                            backoff_s=config.backoff_s)  # fmt: skip
+        return cls(link, client, backup_time_s=config.backup_time_s)
+
+    def __enter__(self) -> FieldBridge:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release control if it may be held, then close the link; never raises for a failed release."""
+        try:
+            if self.realtime.active:
+                self.realtime.release()
+        finally:
+            self.link.close()
+
+    def status(self) -> BridgeStatus:
+        oids = [
+            oid_of("unitControlStatus"), oid_of("coordPatternStatus"), oid_of("systemPatternControl"),
+            oid_of("unitBackupTime"), status_oid(StatusCol.GREENS), status_oid(StatusCol.YELLOWS),
+            status_oid(StatusCol.REDS), control_oid(ControlCol.HOLD), control_oid(ControlCol.FORCE_OFF),
+        ]  # fmt: skip
+        v = [x if isinstance(x, int) else 0 for x in self.client.get(oids)]
+        return BridgeStatus(v[0], v[1], v[2], v[3], mask_to_phases(v[4]), mask_to_phases(v[5]), mask_to_phases(v[6]),
+                            mask_to_phases(v[7]), mask_to_phases(v[8]))  # fmt: skip
+
+    def download(self, plan: PatternPlan, *, activate: bool = False) -> DownloadReport:
+        return download_plan(self.client, plan, activate=activate)

@@ -1,0 +1,242 @@
+"""`greenwave bridge emulate|status|get|set|plan|hold`: a virtual controller and engineer tools for a real one.
+
+Connection options for the tools: `--config FILE` (kind: bridge) or `--url URL --community S [--address N]`.
+`hold` commands phases in real time until its time is up or it is stopped (Ctrl-C, SIGTERM, SIGHUP); it always
+releases control on the way out, and a SIGKILL leaves it to the controller's backup timer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from pydantic import ValidationError
+
+from configs.bridge import BridgeConfig, BridgePlanConfig
+from configs.errors import ConfigError
+from configs.loader import format_validation_error, load_yaml_model
+from firmware_bridge.bridge import FieldBridge, plan_from_config
+from firmware_bridge.client import describe_oid
+from firmware_bridge.emulator.controller import VirtualController
+from firmware_bridge.emulator.database import DatabaseSettings
+from firmware_bridge.emulator.server import serve_serial, serve_udp
+from firmware_bridge.ntcip import parse_name
+from firmware_bridge.realtime import PhaseCommand
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bridge", help="NTCIP 1202 field-controller bridge: virtual controller and engineer tools"
+    )
+    bsub = p.add_subparsers(dest="bridge_command", metavar="ACTION", required=True)
+
+    emu = bsub.add_parser("emulate", help="run a virtual NTCIP 1202 controller on a serial port or UDP")
+    where = emu.add_mutually_exclusive_group(required=True)
+    where.add_argument("--serial", metavar="DEVICE", help="device or pyserial URL, e.g. /dev/pts/3?baud=9600")
+    where.add_argument("--udp", metavar="HOST:PORT", help="listen for SNMP on UDP, e.g. 127.0.0.1:1161")
+    emu.add_argument("--address", type=int, default=1, help="PMPP station address (default 1)")
+    emu.add_argument("--community", default="public", help="SNMP community (default: the factory 'public')")
+    emu.add_argument("--backup-time", type=int, default=10, metavar="S", help="initial unitBackupTime, s")
+    emu.add_argument("--min-green-floor", type=float, default=4.0, metavar="S")
+    emu.add_argument(
+        "--no-transactions", action="store_true", help="behave as a controller without dbCreateTransaction"
+    )
+    emu.add_argument(
+        "--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
+    )
+    emu.add_argument("--verbose", action="store_true", help="print every signal change and control event")
+    emu.set_defaults(func=_emulate)
+
+    def tool(name: str, help_: str) -> argparse.ArgumentParser:
+        t = bsub.add_parser(name, help=help_)
+        t.add_argument("--config", "-c", metavar="FILE", help="bridge config (kind: bridge)")
+        t.add_argument("--url", help="controller link URL (instead of --config)")
+        t.add_argument("--community", help="SNMP community (instead of --config)")
+        t.add_argument("--address", type=int, default=1)
+        t.add_argument("--timeout", type=float, default=0.5, metavar="S")
+        t.add_argument("--retries", type=int, default=2)
+        return t
+
+    tool("status", "print control status, running pattern and signal state").set_defaults(func=_status)
+    get = tool("get", "read objects, e.g. phaseYellowChange.2 unitBackupTime")
+    get.add_argument("objects", nargs="+", metavar="OBJECT")
+    get.set_defaults(func=_get)
+    set_ = tool("set", "write objects in one SNMP SET, e.g. phaseYellowChange.2=4.0 (engineer units)")
+    set_.add_argument("assignments", nargs="+", metavar="OBJECT=VALUE")
+    set_.set_defaults(func=_set)
+    plan = tool("plan", "download a pattern and split table (YAML), verify it, optionally run it")
+    plan.add_argument("plan_file", metavar="PLAN")
+    plan.add_argument("--activate", action="store_true", help="then set systemPatternControl to the pattern")
+    plan.set_defaults(func=_plan)
+    hold = tool("hold", "hold phases green in real time (keep-alive inside unitBackupTime), then release")
+    hold.add_argument("phases", help="comma-separated phases to hold, e.g. 2,6")
+    hold.add_argument("--seconds", type=float, default=30.0)
+    hold.add_argument("--backup-time", type=int, default=None, metavar="S", help="unitBackupTime to write")
+    hold.set_defaults(func=_hold)
+
+
+# -- emulator -------------------------------------------------------------------------------------------
+def _emulate(args: argparse.Namespace) -> int:
+    settings = DatabaseSettings(backup_time_s=args.backup_time, min_green_floor_s=args.min_green_floor,
+                                supports_transactions=not args.no_transactions)  # fmt: skip
+    vc = VirtualController(settings, community=args.community.encode(), now_s=time.monotonic())
+    stop = threading.Event()
+    where = args.serial or f"udp://{args.udp}"
+
+    def ready() -> None:
+        print(f"emulating an NTCIP 1202 controller at address {args.address} on {where} "
+              f"(community {args.community!r}, unitBackupTime {args.backup_time} s)", flush=True)  # fmt: skip
+
+    watcher = threading.Thread(target=_watch, args=(vc, stop, args.duration, args.verbose), daemon=True)
+    with _stop_on_signals(stop):
+        watcher.start()
+        if args.serial:
+            serve_serial(vc, args.serial, address=args.address, stop=stop, on_ready=ready)
+        else:
+            serve_udp(vc, where, stop=stop, on_ready=ready)
+    return 0
+
+
+def _watch(vc: VirtualController, stop: threading.Event, duration_s: float, verbose: bool) -> None:
+    start = time.monotonic()
+    last: tuple[object, ...] = ()
+    seen_log = 0
+    while not stop.wait(0.1):
+        if duration_s and time.monotonic() - start >= duration_s:
+            stop.set()
+        if not verbose:
+            continue
+        st = vc.status
+        key = (st.source, st.pattern, st.signal.greens, st.signal.yellows, st.held)
+        if key != last:
+            print(f"{st.now_s - start:8.1f} s {st.source.value:8} pattern {st.pattern:3} "
+                  f"green {sorted(st.signal.greens)} yellow {sorted(st.signal.yellows)} held {sorted(st.held)}",
+                  flush=True)  # fmt: skip
+            last = key
+        for line in vc.log[seen_log:]:
+            print(f"  {line}", flush=True)
+        seen_log = len(vc.log)
+
+
+class _Stopped(Exception):  # noqa: N818 - control flow from a signal handler, caught below
+    pass
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event | None = None) -> Iterator[None]:
+    """SIGTERM/SIGHUP (and SIGINT) stop the work through the normal unwinding path, so `finally` blocks run."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop is not None:
+            stop.set()
+        else:
+            raise _Stopped(signal.Signals(signum).name)
+
+    sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+# -- engineer tools -------------------------------------------------------------------------------------
+def _config(args: argparse.Namespace, **overrides: object) -> BridgeConfig:
+    if args.config:
+        cfg: BridgeConfig = load_yaml_model(args.config, BridgeConfig)
+        return cfg.model_copy(update=overrides) if overrides else cfg
+    if not args.url or not args.community:
+        raise ConfigError("bridge: expected --config FILE, or --url and --community, found neither")
+    data = {"url": args.url, "community": args.community, "address": args.address, "timeout_s": args.timeout,
+            "retries": args.retries, **overrides}  # fmt: skip
+    try:
+        return BridgeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error("command line", exc)) from exc
+
+
+def _status(args: argparse.Namespace) -> int:
+    with FieldBridge.open(_config(args)) as bridge:
+        st = bridge.status()
+    print(f"control   {st.control} ({st.unit_control_status})")
+    print(f"pattern   running {st.pattern}, systemPatternControl {st.system_pattern}")
+    print(f"backup    {st.backup_time_s} s")
+    print(f"green     {sorted(st.greens)}  yellow {sorted(st.yellows)}  red {sorted(st.reds)}")
+    print(f"held      {sorted(st.held)}  force-off {sorted(st.force_off)}")
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    named = [parse_name(text) for text in args.objects]
+    with FieldBridge.open(_config(args)) as bridge:
+        values = bridge.client.get([d.instance(*i) for d, i in named])
+    for (d, i), raw in zip(named, values, strict=True):
+        shown = d.from_raw(raw)
+        unit = " s" if d.unit.value in ("s", "0.1s") else ""
+        print(f"{describe_oid(d.instance(*i))} = {shown!r}{unit} (raw {raw!r})")
+    return 0
+
+
+def _set(args: argparse.Namespace) -> int:
+    writes = []
+    for text in args.assignments:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise ConfigError(f"bridge set: expected OBJECT=VALUE, found {text!r}")
+        d, i = parse_name(name)
+        try:
+            user: float | bytes = (
+                bytes(int(x) for x in value.split(",") if x) if d.unit.value == "octets" else float(value)
+            )
+        except ValueError as exc:
+            raise ConfigError(f"bridge set: {name}: expected a number, found {value!r}") from exc
+        writes.append((d.instance(*i), d.to_raw(user)))
+    with FieldBridge.open(_config(args)) as bridge:
+        bridge.client.set(writes)
+    for oid, raw in writes:
+        print(f"set {describe_oid(oid)} = {raw!r} (raw)")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    plan = plan_from_config(load_yaml_model(args.plan_file, BridgePlanConfig))
+    with FieldBridge.open(_config(args)) as bridge:
+        report = bridge.download(plan, activate=args.activate)
+    how = "in a dbCreateTransaction" if report.used_transaction else "directly (no dbCreateTransaction)"
+    for line in (*report.local_problems, *report.rejects, *report.mismatches):
+        print(f"FAIL {line}", file=sys.stderr)
+    if not report.ok:
+        return 1
+    print(f"ok   pattern {plan.pattern}: {report.written} values written {how}, read back and verified"
+          + (f"; running pattern {plan.pattern}" if report.activated else ""))  # fmt: skip
+    return 0
+
+
+def _hold(args: argparse.Namespace) -> int:
+    try:
+        phases = frozenset(int(p) for p in args.phases.split(",") if p.strip())
+    except ValueError as exc:
+        raise ConfigError(f"bridge hold: expected phases like 2,6, found {args.phases!r}") from exc
+    overrides = {"backup_time_s": args.backup_time} if args.backup_time else {}
+    command = PhaseCommand(hold=phases)
+    with _stop_on_signals(), FieldBridge.open(_config(args, **overrides)) as bridge:
+        try:
+            end = time.monotonic() + args.seconds
+            print(f"holding {sorted(phases)} for {args.seconds} s (unitBackupTime {bridge.realtime.backup_time_s} s)",
+                  flush=True)  # fmt: skip
+            while (now := time.monotonic()) < end:
+                bridge.realtime.step(now, command)
+                time.sleep(0.1)
+        except _Stopped as stopped:
+            print(f"stopped by {stopped}; releasing", file=sys.stderr)
+    print("released", flush=True)
+    return 0
