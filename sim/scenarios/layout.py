@@ -215,7 +215,8 @@ def plain_network(layout: Layout) -> PlainNetwork:
             names = approach_edges(layout, ref)
             if arm.has_bay:
                 bay_node = f"{j.id}_{arm.name}_bay"
-                nodes.append(Node(bay_node, *_point(j, arm.bearing_deg, arm.left_bay_m), "priority"))
+                at_m = arm.left_bay_m + _junction_clearance_m(j, arm)
+                nodes.append(Node(bay_node, *_point(j, arm.bearing_deg, at_m), "priority"))
                 edges.append(Edge(names[0], origin, bay_node, arm.lanes, arm.speed_m_s))
                 edges.append(Edge(names[1], bay_node, j.id, arm.lanes + 1, arm.speed_m_s))
                 conns.extend(Connection(names[0], names[1], k, k) for k in range(arm.lanes))
@@ -224,6 +225,18 @@ def plain_network(layout: Layout) -> PlainNetwork:
                 edges.append(Edge(names[0], origin, j.id, arm.lanes, arm.speed_m_s))
         conns.extend(_junction_connections(layout, j))
     return PlainNetwork(tuple(nodes), tuple(edges), tuple(conns))
+
+
+LANE_WIDTH_M = 3.2
+
+
+def _junction_clearance_m(j: Junction, arm: Arm) -> float:
+    """Roughly how far netconvert's junction area reaches along `arm` (half the widest crossing road plus the
+    corner radius), so that the bay node placed this much beyond the bay length gives a bay of about that length."""
+    arms = j.ordered_arms()
+    i = arms.index(arm)
+    widest = max(a.lanes * 2 + (1 if a.has_bay else 0) for a in (arms[(i + 1) % 4], arms[(i + 3) % 4]))
+    return widest * LANE_WIDTH_M / 2 + 8.0
 
 
 def _junction_connections(layout: Layout, j: Junction) -> list[Connection]:
