@@ -33,7 +33,12 @@ def test_oids_and_lookup(name: str, index: tuple[int, ...], oid: tuple[int, ...]
 
 @pytest.mark.parametrize(
     ("name", "user", "raw"),
-    [("phaseYellowChange", 3.5, 35), ("phasePassage", 2.0, 20), ("phaseMinimumGreen", 7, 7), ("unitBackupTime", 300, 300)],
+    [
+        ("phaseYellowChange", 3.5, 35),
+        ("phasePassage", 2.0, 20),
+        ("phaseMinimumGreen", 7, 7),
+        ("unitBackupTime", 300, 300),
+    ],
 )
 def test_units(name: str, user: float, raw: int) -> None:
     d = OBJECTS[name]
@@ -52,7 +57,8 @@ def test_unit_errors(name: str, value: float | bytes, match: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "match"), [("phaseYellow.2", "expected one of"), ("splitTime.1", "2 index"), ("phaseRing.x", "integer")]
+    ("text", "match"),
+    [("phaseYellow.2", "expected one of"), ("splitTime.1", "2 index"), ("phaseRing.x", "integer")],
 )
 def test_parse_name_errors(text: str, match: str) -> None:
     with pytest.raises(BridgeError, match=match):

@@ -170,8 +170,12 @@ def test_fuzz_deframer_never_crashes_and_only_emits_consistent_frames(data: byte
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 10**6), st.sampled_from(["flip", "substitute", "drop", "duplicate", "insert"]), st.data())
-def test_fuzz_corrupted_frame_is_never_accepted_as_something_else(seed: int, kind: str, data: st.DataObject) -> None:
+@given(
+    st.integers(0, 10**6), st.sampled_from(["flip", "substitute", "drop", "duplicate", "insert"]), st.data()
+)
+def test_fuzz_corrupted_frame_is_never_accepted_as_something_else(
+    seed: int, kind: str, data: st.DataObject
+) -> None:
     wire = bytearray(make_frame(seed % 1000))
     pos = data.draw(st.integers(1, len(wire) - 2))  # inside the flags
     if kind == "flip":

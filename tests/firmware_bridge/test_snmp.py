@@ -7,13 +7,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.errors import BridgeProtocolError
-from firmware_bridge.snmp import PduType, SnmpMessage, VarBind, decode_message, encode_message, format_oid, parse_oid
+from firmware_bridge.snmp import (
+    PduType,
+    SnmpMessage,
+    VarBind,
+    decode_message,
+    encode_message,
+    format_oid,
+    parse_oid,
+)
 
 ASC = (1, 3, 6, 1, 4, 1, 1206, 4, 2, 1)
 
 
 def make_message(**kw: object) -> SnmpMessage:
-    base = dict(pdu_type=PduType.GET, community=b"s3cret", request_id=42, varbinds=(VarBind(ASC + (3, 3, 0)),))
+    base = dict(
+        pdu_type=PduType.GET, community=b"s3cret", request_id=42, varbinds=(VarBind(ASC + (3, 3, 0)),)
+    )
     base.update(kw)
     return SnmpMessage(**base)  # type: ignore[arg-type]
 
@@ -82,7 +92,9 @@ messages = st.builds(
     error_status=st.integers(0, 5),
     error_index=st.integers(0, 5),
     version=st.sampled_from([0, 1]),
-).filter(lambda m: m.error_index <= len(m.varbinds))  # pysnmp refuses an index past the varbinds, as it should
+).filter(
+    lambda m: m.error_index <= len(m.varbinds)
+)  # pysnmp refuses an index past the varbinds, as it should
 
 
 @settings(max_examples=150, deadline=None)
@@ -103,7 +115,9 @@ def test_fuzz_arbitrary_bytes_decode_or_raise(data: bytes) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(messages, st.data())
-def test_fuzz_mutated_messages_never_decode_to_a_different_valid_request(msg: SnmpMessage, data: st.DataObject) -> None:
+def test_fuzz_mutated_messages_never_decode_to_a_different_valid_request(
+    msg: SnmpMessage, data: st.DataObject
+) -> None:
     wire = bytearray(encode_message(msg))
     pos = data.draw(st.integers(0, len(wire) - 1))
     action = data.draw(st.sampled_from(["flip", "drop", "dup"]))
