@@ -30,8 +30,10 @@ class CameraConfig(StrictModel):
     fps: float = Field(default=10.0, gt=0, le=120)
     lanes: list[CameraLaneZone] = Field(min_length=1)
     homography: list[list[float]] | None = Field(
-        default=None, description="3x3 image->ground (metres) homography for queue lengths."
+        default=None,
+        description="3x3 image -> approach ground homography: x metres across, y metres upstream of the stop line.",
     )
+    zone_m: float = Field(default=60.0, gt=0, le=500, description="Detection zone length before the stop line.")
 
     @field_validator("homography")
     @classmethod

@@ -14,6 +14,7 @@ import numpy as np
 
 __all__ = ["Approach", "CameraPose", "PinholeCamera", "clip_polygon_near", "pose_for_approach"]
 
+FAR_VIEW_M = 55.0  # a generated camera sees at least this far upstream of the stop line
 NEAR_M = 0.5  # near plane: geometry closer than this (under or behind the pole) is clipped
 
 
@@ -155,12 +156,17 @@ def pose_for_approach(
     bearing_vec = -t
     bearing = math.degrees(math.atan2(bearing_vec[0], bearing_vec[1])) + rng.uniform(-6.0, 6.0)
     # aim a little towards the approach centre when offset sideways
-    bearing += math.degrees(math.atan2(lateral, setback + 30.0)) * rng.uniform(0.3, 0.9) * -1.0
+    bearing += math.degrees(math.atan2(lateral, setback + 30.0)) * rng.uniform(0.3, 0.9)
     hfov = math.radians(rng.uniform(48.0, 72.0))
     focal = width_px / 2 / math.tan(hfov / 2)
     dist_to_stop = math.hypot(setback, lateral)
     angle_to_stop = math.atan2(height, dist_to_stop)
-    stop_v = rng.uniform(0.72, 0.93) * height_px
+    angle_to_far = math.atan2(height, dist_to_stop + FAR_VIEW_M)
+    stop_f, far_f = rng.uniform(0.74, 0.92), rng.uniform(0.06, 0.16)
+    # widen the view when needed so that both the stop line and FAR_VIEW_M upstream of it are in frame
+    need = 2 * math.tan((angle_to_stop - angle_to_far) / (2 * (stop_f - far_f)))
+    focal = min(focal, height_px / need)
+    stop_v = stop_f * height_px
     pitch = math.degrees(angle_to_stop - math.atan((stop_v - height_px / 2) / focal))
     pose = CameraPose(
         x_m=float(pos[0]),

@@ -1,0 +1,98 @@
+"""`greenwave detect`, `greenwave train` and `greenwave bench vision`: the vision pipeline from the command line.
+
+`detect` counts vehicles per lane from a video file, RTSP stream or USB camera; frames stay in memory and nothing
+is written except the CSV of counts and, only when --out is given, an annotated video. `train` renders a dataset
+from generated SUMO scenarios and trains the shipped detector (needs the optional `train` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["add_parser", "run_training"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("detect", help="count vehicles per lane from a video file, RTSP stream or USB camera")
+    d.add_argument("source", metavar="SOURCE", help="video file, rtsp:// URL or USB camera index")
+    d.add_argument("--config", required=True, metavar="FILE",
+                   help="camera config (kind: camera) or edge config (kind: edge)")
+    d.add_argument("--camera", metavar="NAME", help="which camera of an edge config (default: the first)")
+    d.add_argument("--detector", metavar="FILE", help="detector config (kind: detector); default: the shipped model")
+    d.add_argument("--csv", metavar="FILE", help="write per-lane counts over time to this CSV file")
+    d.add_argument("--out", metavar="FILE", help="write an annotated video (the only way frames leave memory)")
+    d.add_argument("--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0: until the end)")
+    d.set_defaults(func=_detect)
+
+    t = sub.add_parser("train", help="render a dataset from generated SUMO scenarios and train the detector")
+    t.add_argument("--out", default="runs/detector", metavar="DIR", help="work folder (dataset, weights)")
+    t.add_argument("--model-out", default=None, metavar="FILE", help="where to write the ONNX (default: DIR/model.onnx)")
+    t.add_argument("--images", type=int, default=1400, help="training images to render")
+    t.add_argument("--val-images", type=int, default=150, help="validation images (other scenario seeds)")
+    t.add_argument("--epochs", type=int, default=40)
+    t.add_argument("--time-h", type=float, default=None, help="wall-clock cap in hours (Ultralytics fits its schedule)")
+    t.add_argument("--imgsz", type=int, default=320)
+    t.add_argument("--model", default="yolov8n.yaml", help="Ultralytics model yaml (trained from scratch)")
+    t.add_argument("--seed", type=int, default=1)
+    t.set_defaults(func=_train)
+
+    b = sub.add_parser("bench", help="benchmarks")
+    bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    bv = bsub.add_parser("vision", help="held-out accuracy by condition and pipeline speed (see bench/vision.py)")
+    bv.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bv.add_argument("--quick", action="store_true", help="fewer frames (a smoke run)")
+    bv.add_argument("--model", metavar="FILE", help="ONNX model (default: the shipped one)")
+    bv.set_defaults(func=_bench)
+
+
+def _log(msg: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
+
+
+def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_out: Path | None,
+                 epochs: int, imgsz: int, model_yaml: str, time_h: float | None) -> Path:
+    """Render the dataset, train, export; returns the ONNX path."""
+    from sim.dataset import render_yolo_dataset
+    from vision.training import TrainSettings, export_onnx, train_detector
+
+    settings = TrainSettings(model_yaml=model_yaml, imgsz=imgsz, epochs=epochs, time_h=time_h, seed=seed)
+    data = render_yolo_dataset(out_dir / "dataset", n_train=n_train, n_val=n_val, seed=seed, log=_log)
+    _log(f"dataset ready: {data}")
+    weights = train_detector(data, out_dir, settings)
+    _log(f"trained: {weights}")
+    onnx_path = export_onnx(weights, model_out or out_dir / "model.onnx", settings)
+    _log(f"exported: {onnx_path}")
+    return onnx_path
+
+
+def _train(args: argparse.Namespace) -> int:
+    run_training(Path(args.out), n_train=args.images, n_val=args.val_images, seed=args.seed,
+                 model_out=Path(args.model_out) if args.model_out else None, epochs=args.epochs,
+                 imgsz=args.imgsz, model_yaml=args.model, time_h=args.time_h)
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from vision.cli_detect import run_detect
+
+    return run_detect(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bench.vision import main as bench_main
+
+    argv = []
+    if args.json:
+        argv += ["--json", args.json]
+    if args.quick:
+        argv.append("--quick")
+    if args.model:
+        argv += ["--model", args.model]
+    return bench_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(0)

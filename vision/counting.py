@@ -1,0 +1,176 @@
+"""Per-lane counts from tracked detections: vehicles, queued (stopped) vehicles, queue length, occupancy.
+
+A detection belongs to the lane whose image polygon holds its bottom-centre anchor. The anchor is taken to the
+approach ground plane through the camera's homography (x across, y metres upstream of the stop line), which gives
+each track a distance to the stop line and, from a least-squares fit over the last ~1.5 s, a speed. A track is
+queued once its speed drops below `stop_speed_mps` and stays queued until it exceeds `move_speed_mps`
+(hysteresis); a track missed for a frame or two is still counted for `hold_s` (smoothing against flicker).
+
+Pure computation over detections: no frames, no clock (time comes in as `now_s`), no onnxruntime.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from configs.vision import CameraConfig
+from controller.measurement import ApproachingVehicle, LaneMeasurement
+from vision.detections import VEHICLE_CLASSES, Detections
+from vision.tracking import Tracker, make_tracker
+
+__all__ = ["CountingSettings", "LaneCounter", "LaneZone"]
+
+# typical vehicle length by class, metres: the camera sees the front; the queue ends at the back
+CLASS_LENGTH_M = {"car": 4.5, "truck": 8.0, "bus": 12.0, "motorcycle": 2.2}
+
+
+@dataclass(frozen=True, slots=True)
+class LaneZone:
+    lane_id: str
+    polygon: np.ndarray  # (k, 2) float32 image pixels
+
+
+@dataclass(frozen=True, slots=True)
+class CountingSettings:
+    stop_speed_mps: float = 1.2
+    move_speed_mps: float = 2.5
+    speed_window_s: float = 1.5
+    min_history_s: float = 0.4
+    hold_s: float = 0.25
+    forget_s: float = 3.0
+
+
+@dataclass
+class _Track:
+    cls: int
+    last_seen_s: float
+    lane: str | None = None
+    history: deque[tuple[float, float, float]] = field(default_factory=deque)
+    speed_mps: float | None = None
+    queued: bool = False
+    distance_m: float = 0.0
+
+
+class LaneCounter:
+    """One camera's lane counter. Feed it every frame's detections with the frame time."""
+
+    def __init__(
+        self,
+        zones: Sequence[LaneZone],
+        *,
+        homography: np.ndarray | None = None,
+        zone_m: float = 60.0,
+        tracker: Tracker | None = None,
+        settings: CountingSettings | None = None,
+    ) -> None:
+        self.zones = list(zones)
+        self.homography = None if homography is None else np.asarray(homography, np.float64)
+        self.zone_m = zone_m
+        self.tracker = tracker or make_tracker("iou")
+        self.settings = settings or CountingSettings()
+        self._tracks: dict[int, _Track] = {}
+        self._polys = [z.polygon.astype(np.float32).reshape(-1, 1, 2) for z in self.zones]
+        self._y_span = [(float(z.polygon[:, 1].min()), float(z.polygon[:, 1].max())) for z in self.zones]
+
+    @classmethod
+    def from_config(cls, camera: CameraConfig, *, tracker: str = "iou",
+                    settings: CountingSettings | None = None) -> LaneCounter:
+        zones = [LaneZone(z.lane, np.array(z.polygon, np.float32)) for z in camera.lanes]
+        return cls(zones, homography=None if camera.homography is None else np.array(camera.homography),
+                   zone_m=camera.zone_m, tracker=make_tracker(tracker, camera.fps), settings=settings)
+
+    def lane_of(self, anchors: np.ndarray) -> list[int]:
+        """Index of the zone holding each anchor, -1 for none (the deepest inside wins where zones overlap)."""
+        out = []
+        for x, y in anchors:
+            best, best_d = -1, -1e9
+            for i, poly in enumerate(self._polys):
+                d = cv2.pointPolygonTest(poly, (float(x), float(y)), True)
+                if d >= 0 and d > best_d:
+                    best, best_d = i, d
+            out.append(best)
+        return out
+
+    def to_ground(self, anchors: np.ndarray, lanes: list[int]) -> np.ndarray:
+        """(n, 2) approach-ground points (x across, y metres upstream of the stop line)."""
+        if len(anchors) == 0:
+            return np.zeros((0, 2))
+        if self.homography is not None:
+            pts = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2).astype(np.float64), self.homography)
+            return pts.reshape(-1, 2)
+        # no calibration: position along the lane polygon's height, scaled to the zone length (coarse)
+        out = np.zeros((len(anchors), 2))
+        for k, (a, li) in enumerate(zip(anchors, lanes, strict=True)):
+            y0, y1 = self._y_span[li] if li >= 0 else (0.0, 1.0)
+            out[k] = (a[0], (y1 - a[1]) / max(y1 - y0, 1.0) * self.zone_m)
+        return out
+
+    def update(self, detections: Detections, now_s: float) -> dict[str, LaneMeasurement]:
+        s = self.settings
+        det = self.tracker.update(detections)
+        lanes = self.lane_of(det.anchors)
+        ground = self.to_ground(det.anchors, lanes)
+        seen: set[int] = set()
+        untracked: list[tuple[int, int, float]] = []  # (lane index, class, distance) of id-less detections
+        for k in range(len(det)):
+            tid = int(det.tracker_id[k]) if det.tracker_id is not None else -1
+            lane = self.zones[lanes[k]].lane_id if lanes[k] >= 0 else None
+            if tid < 0:
+                if lanes[k] >= 0:
+                    untracked.append((lanes[k], int(det.class_id[k]), float(ground[k, 1])))
+                continue
+            tr = self._tracks.get(tid)
+            if tr is None:
+                tr = self._tracks[tid] = _Track(cls=int(det.class_id[k]), last_seen_s=now_s)
+            tr.cls, tr.last_seen_s, tr.lane, tr.distance_m = int(det.class_id[k]), now_s, lane, float(ground[k, 1])
+            tr.history.append((now_s, float(ground[k, 0]), float(ground[k, 1])))
+            while tr.history and tr.history[0][0] < now_s - s.speed_window_s:
+                tr.history.popleft()
+            tr.speed_mps = _fit_speed(tr.history, s.min_history_s)
+            if tr.speed_mps is not None:
+                if tr.queued and tr.speed_mps > s.move_speed_mps:
+                    tr.queued = False
+                elif not tr.queued and tr.speed_mps < s.stop_speed_mps:
+                    tr.queued = True
+            seen.add(tid)
+        for tid in [t for t, tr in self._tracks.items() if now_s - tr.last_seen_s > s.forget_s]:
+            del self._tracks[tid]
+        members: dict[str, list[_Track]] = {z.lane_id: [] for z in self.zones}
+        for tid, tr in self._tracks.items():
+            if tr.lane is not None and (tid in seen or now_s - tr.last_seen_s <= s.hold_s):
+                members[tr.lane].append(tr)
+        for li, cls, dist in untracked:
+            members[self.zones[li].lane_id].append(_Track(cls=cls, last_seen_s=now_s, distance_m=dist))
+        return {lane: self._measure(lane, trs) for lane, trs in members.items()}
+
+    def _measure(self, lane: str, tracks: list[_Track]) -> LaneMeasurement:
+        queued = [t for t in tracks if t.queued]
+        moving = sorted((t for t in tracks if not t.queued), key=lambda t: t.distance_m)
+        lengths = [CLASS_LENGTH_M[VEHICLE_CLASSES[t.cls]] for t in tracks]
+        queue_m = max((max(t.distance_m, 0.0) + CLASS_LENGTH_M[VEHICLE_CLASSES[t.cls]] for t in queued), default=0.0)
+        return LaneMeasurement(
+            lane_id=lane,
+            vehicles=len(tracks),
+            queued=len(queued),
+            approaching=tuple(ApproachingVehicle(max(t.distance_m, 0.0), t.speed_mps) for t in moving),
+            queue_m=min(queue_m, self.zone_m),
+            occupancy=min(1.0, sum(lengths) / self.zone_m),
+            zone_m=self.zone_m,
+        )
+
+
+def _fit_speed(history: deque[tuple[float, float, float]], min_span_s: float) -> float | None:
+    """Ground speed from a least-squares line through the recent positions; None until enough history."""
+    if len(history) < 3 or history[-1][0] - history[0][0] < min_span_s:
+        return None
+    h = np.asarray(history)
+    t = h[:, 0] - h[:, 0].mean()
+    denom = float(t @ t)
+    vx = float(t @ (h[:, 1] - h[:, 1].mean())) / denom
+    vy = float(t @ (h[:, 2] - h[:, 2].mean())) / denom
+    return float(np.hypot(vx, vy))

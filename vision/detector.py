@@ -1,0 +1,113 @@
+"""The vehicle detector: an Ultralytics YOLO ONNX model run with onnxruntime over a batch of camera frames.
+
+Works with the shipped model and with a user's own export (e.g. a COCO YOLO11n: set class_map to
+{2: car, 3: motorcycle, 5: bus, 7: truck}). Both output layouts are decoded (see vision/decode.py). A model with a
+fixed batch of 1 is run once per frame; a dynamic-batch model once per batch. No torch here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from configs.vision import DetectorConfig
+from vision.decode import decode_batch, output_layout
+from vision.detections import Detections
+from vision.errors import ModelError
+from vision.preprocess import letterbox_batch
+
+__all__ = ["SHIPPED_MODEL", "Detector", "FakeDetector", "OnnxDetector", "default_detector_config"]
+
+SHIPPED_MODEL = "greenwave-vehicles-v8n.onnx"
+
+
+def default_detector_config() -> DetectorConfig:
+    """The shipped model with its own class order (car, truck, bus, motorcycle)."""
+    return DetectorConfig(model=Path(str(files("vision") / "models" / SHIPPED_MODEL)))
+
+
+class Detector(Protocol):
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
+class FakeDetector:
+    """Returns scripted detections, one list entry per call (or the same every call); for tests."""
+
+    def __init__(self, script: list[list[Detections]] | list[Detections]) -> None:
+        self._script = script
+        self.calls = 0
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        item = self._script[min(self.calls, len(self._script) - 1)]
+        self.calls += 1
+        if isinstance(item, Detections):
+            return [item for _ in frames]
+        return list(item)[: len(frames)]
+
+
+class OnnxDetector:
+    """onnxruntime session + Ultralytics letterbox + decode + NMS.
+
+    Raises:
+        ModelError: the model file is missing or not a detector ONNX this runtime can decode.
+    """
+
+    def __init__(self, config: DetectorConfig) -> None:
+        import onnxruntime as ort  # adapter boundary
+
+        self.config = config
+        path = Path(config.model)
+        if not path.is_file():
+            raise ModelError(f"detector model: expected an ONNX file at {path}, found nothing")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = config.threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelError(f"detector model {path}: expected a loadable ONNX model, found {exc}") from exc
+        inp = self.session.get_inputs()[0]
+        if len(inp.shape) != 4:
+            raise ModelError(f"detector model {path}: expected a [B, 3, H, W] input, found {inp.shape}")
+        self.input_name = inp.name
+        self.output_name = self.session.get_outputs()[0].name
+        b, _, h, w = inp.shape
+        self.input_hw = (
+            (h, w) if isinstance(h, int) and isinstance(w, int) else (config.input_size, config.input_size)
+        )
+        self.max_batch = b if isinstance(b, int) else None  # None: any batch size
+        self.layout = output_layout(tuple(self.session.get_outputs()[0].shape))
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Bare session.run over a preprocessed batch (looping when the model's batch is fixed)."""
+        if self.max_batch is None or self.max_batch == len(batch):
+            return self.session.run([self.output_name], {self.input_name: batch})[0]
+        if self.max_batch != 1:
+            raise ModelError(f"detector model: expected batch 1 or dynamic, found fixed batch {self.max_batch}")
+        return np.concatenate(
+            [self.session.run([self.output_name], {self.input_name: batch[i : i + 1]})[0] for i in range(len(batch))]
+        )
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        if not frames:
+            return []
+        batch, boxes = letterbox_batch(list(frames), self.input_hw)
+        out = self.infer(batch)
+        if self.layout == "e2e" and out.shape[-1] != 6:
+            raise ModelError(f"detector output: expected [B, K, 6], found {list(out.shape)}")
+        decoded = decode_batch(
+            out,
+            layout=self.layout,
+            class_map=self.config.class_map,
+            conf=self.config.conf_threshold,
+            iou=self.config.iou_threshold,
+        )
+        return [
+            Detections(lb.to_frame(xyxy), score, cls) for (xyxy, score, cls), lb in zip(decoded, boxes, strict=True)
+        ]

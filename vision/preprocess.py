@@ -1,0 +1,62 @@
+"""Letterbox preprocessing identical to Ultralytics, and the inverse mapping of boxes back to the frame.
+
+Resize keeping aspect (bilinear), pad with 114 centred, BGR -> RGB, HWC -> CHW, float32 / 255.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Letterbox", "letterbox", "letterbox_batch"]
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How a frame was fitted into the model input: scale, then padding (left, top)."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+    frame_w: int
+    frame_h: int
+
+    def to_frame(self, xyxy: np.ndarray) -> np.ndarray:
+        """Model-input pixel boxes -> frame pixel boxes, clipped to the frame."""
+        out = np.empty_like(xyxy, dtype=np.float32)
+        out[:, [0, 2]] = (xyxy[:, [0, 2]] - self.pad_x) / self.scale
+        out[:, [1, 3]] = (xyxy[:, [1, 3]] - self.pad_y) / self.scale
+        np.clip(out[:, [0, 2]], 0, self.frame_w, out=out[:, [0, 2]])
+        np.clip(out[:, [1, 3]], 0, self.frame_h, out=out[:, [1, 3]])
+        return out
+
+
+def letterbox(frame: np.ndarray, input_hw: tuple[int, int], out: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
+    """Fit a BGR uint8 frame into a (3, H, W) float32 RGB tensor in 0..1, as Ultralytics' LetterBox(center=True).
+
+    `out`, when given, is a preallocated (3, H, W) float32 array to fill (saves an allocation per frame).
+    """
+    h0, w0 = frame.shape[:2]
+    th, tw = input_hw
+    r = min(th / h0, tw / w0)
+    nw, nh = round(w0 * r), round(h0 * r)
+    dw, dh = (tw - nw) / 2, (th - nh) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    img = frame if (nw, nh) == (w0, h0) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    if out is None:
+        out = np.empty((3, th, tw), np.float32)
+    # BGR -> RGB by reversed channel order while transposing; one multiply does the /255
+    np.multiply(img.transpose(2, 0, 1)[::-1], 1.0 / 255.0, out=out, casting="unsafe")
+    return out, Letterbox(r, float(left), float(top), w0, h0)
+
+
+def letterbox_batch(frames: list[np.ndarray], input_hw: tuple[int, int]) -> tuple[np.ndarray, list[Letterbox]]:
+    batch = np.empty((len(frames), 3, *input_hw), np.float32)
+    boxes = [letterbox(f, input_hw, out=batch[i])[1] for i, f in enumerate(frames)]
+    return batch, boxes
