@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "greenwave.cmd_sim",
     "greenwave.cmd_config",
     "greenwave.cmd_bridge",
+    "greenwave.cmd_vision",
 )
 
 

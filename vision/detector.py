@@ -18,7 +18,7 @@ from configs.vision import DetectorConfig
 from vision.decode import decode_batch, output_layout
 from vision.detections import Detections
 from vision.errors import ModelError
-from vision.preprocess import letterbox_batch
+from vision.preprocess import Letterbox, letterbox_batch
 
 __all__ = ["SHIPPED_MODEL", "Detector", "FakeDetector", "OnnxDetector", "default_detector_config"]
 
@@ -94,20 +94,28 @@ class OnnxDetector:
             [self.session.run([self.output_name], {self.input_name: batch[i : i + 1]})[0] for i in range(len(batch))]
         )
 
-    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        if not frames:
-            return []
+    def forward(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, list[Letterbox]]:
+        """Letterbox + session.run: the raw model output and how each frame was fitted."""
         batch, boxes = letterbox_batch(list(frames), self.input_hw)
         out = self.infer(batch)
         if self.layout == "e2e" and out.shape[-1] != 6:
             raise ModelError(f"detector output: expected [B, K, 6], found {list(out.shape)}")
+        return out, boxes
+
+    def decode(self, out: np.ndarray, boxes: list[Letterbox], *, conf: float | None = None) -> list[Detections]:
+        """Raw output -> frame-pixel detections (config thresholds unless `conf` overrides the score cut)."""
         decoded = decode_batch(
             out,
             layout=self.layout,
             class_map=self.config.class_map,
-            conf=self.config.conf_threshold,
+            conf=self.config.conf_threshold if conf is None else conf,
             iou=self.config.iou_threshold,
         )
         return [
             Detections(lb.to_frame(xyxy), score, cls) for (xyxy, score, cls), lb in zip(decoded, boxes, strict=True)
         ]
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        if not frames:
+            return []
+        return self.decode(*self.forward(frames))
