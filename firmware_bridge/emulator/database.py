@@ -161,11 +161,11 @@ class Database:
             WriteRefused: with the SNMP error status to answer.
         """
         found = lookup(oid)
-        if found is None or (oid not in self.values and found[0].name != "dbCreateTransaction"):
+        if found is not None and found[0].access.value == "read-only":
+            raise WriteRefused(ErrorStatus.READ_ONLY, f"{found[0].name} is read-only")
+        if found is None or oid not in self.values:
             raise WriteRefused(ErrorStatus.NO_SUCH_NAME, f"no such object {oid}")
         definition, index = found
-        if definition.access.value == "read-only":
-            raise WriteRefused(ErrorStatus.READ_ONLY, f"{definition.name} is read-only")
         if definition.unit is Unit.OCTETS:
             if not isinstance(value, bytes):
                 raise WriteRefused(ErrorStatus.BAD_VALUE, f"{definition.name}: expected octets")

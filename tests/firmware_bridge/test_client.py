@@ -1,0 +1,167 @@
+"""Client retries, real-time commanding and release, plan download: bridge <-> in-process virtual controller."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_bridge.client import SnmpClient
+from firmware_bridge.emulator.controller import ControlSource, VirtualController
+from firmware_bridge.emulator.database import DatabaseSettings
+from firmware_bridge.errors import BridgeRejected, BridgeTimeout
+from firmware_bridge.fakes import EmulatorLink, ManualClock
+from firmware_bridge.ntcip import oid_of
+from firmware_bridge.plan import PatternPlan, SplitEntry, download_plan
+from firmware_bridge.realtime import PhaseCommand, RealtimeCommander
+from firmware_bridge.snmp import PduType, SnmpMessage, VarBind, encode_message
+
+COMMUNITY = b"s3cret"
+
+
+def make_setup(
+    *, drop: object = None, **settings: object
+) -> tuple[VirtualController, EmulatorLink, SnmpClient, ManualClock]:
+    clock = ManualClock()
+    vc = VirtualController(DatabaseSettings(**settings), community=COMMUNITY, now_s=0.0)  # type: ignore[arg-type]
+    link = EmulatorLink(vc, clock, drop=drop)  # type: ignore[arg-type]
+    client = SnmpClient(link, COMMUNITY, timeout_s=0.01, retries=2, backoff_s=0.05, sleep=clock.advance)
+    return vc, link, client, clock
+
+
+def make_plan(pattern: int = 2, cycle_s: int = 90, through_s: int = 30) -> PatternPlan:
+    return PatternPlan(
+        pattern, cycle_s, 5,
+        tuple(SplitEntry(p, through_s if p % 2 == 0 else cycle_s // 2 - through_s, coord=p in (2, 6)) for p in range(1, 9)),
+    )  # fmt: skip
+
+
+def test_get_and_set_round_trip() -> None:
+    vc, _, client, _ = make_setup()
+    client.set([(oid_of("phaseYellowChange", 2), 45)])
+    assert client.get([oid_of("phaseYellowChange", 2), oid_of("unitBackupTime")]) == [45, 10]
+
+
+def test_silence_retries_with_backoff_then_times_out() -> None:
+    vc, link, client, clock = make_setup(drop=lambda payload: True)
+    with pytest.raises(
+        BridgeTimeout, match=r"expected a response to get unitBackupTime, found none after 3 tries"
+    ):
+        client.get([oid_of("unitBackupTime")])
+    assert len(link.sent) == 3
+    assert clock.now_s == pytest.approx(0.05 + 0.10)  # backoff 0.05 s then 0.1 s
+
+
+def test_lost_request_is_recovered_by_a_retry() -> None:
+    drops = iter([True, False])
+    _, link, client, _ = make_setup(drop=lambda payload: next(drops))
+    assert client.get([oid_of("unitBackupTime")]) == [10]
+    assert client.stats.retries == 1
+
+
+def test_stale_and_garbage_replies_are_skipped() -> None:
+    _, link, client, _ = make_setup()
+    stale = SnmpMessage(PduType.RESPONSE, COMMUNITY, 999, (VarBind(oid_of("unitBackupTime"), 77),))
+    link.inject(encode_message(stale))
+    link.inject(b"\x30\x02\xff\xff")
+    assert client.get([oid_of("unitBackupTime")]) == [10]
+    assert (client.stats.stale_replies, client.stats.undecodable) == (1, 1)
+
+
+def test_rejection_names_the_object_and_value() -> None:
+    _, _, client, _ = make_setup()
+    with pytest.raises(BridgeRejected, match=r"rejected set phaseYellowChange.2 = 25: bad_value") as info:
+        client.set([(oid_of("phaseMinimumGreen", 2), 9), (oid_of("phaseYellowChange", 2), 25)])
+    assert info.value.error_index == 2
+
+
+def test_realtime_keepalive_holds_beyond_the_backup_time_then_release() -> None:
+    vc, _, client, clock = make_setup(backup_time_s=2)
+    rt = RealtimeCommander(client, backup_time_s=2)
+    vc.actuate(frozenset({4}))
+    hold = PhaseCommand(hold=frozenset({2, 6}))
+    for _ in range(100):  # 10 s at 10 Hz, five times the backup time
+        clock.advance(0.1)
+        rt.step(clock.now_s, hold)
+        vc.step(clock.now_s)
+        assert vc.status.source is ControlSource.SYSTEM and vc.signal.greens == {2, 6}
+    assert 9 <= rt.sends <= 12  # resent every backup/2 = 1 s, not every step
+    assert rt.step(clock.now_s, None)  # no healthy command: release
+    assert vc.status.source is ControlSource.OWN_PLAN and vc.status.held == frozenset()
+    assert not rt.active
+
+
+def test_realtime_sends_at_once_when_the_command_changes() -> None:
+    _, _, client, clock = make_setup()
+    rt = RealtimeCommander(client, backup_time_s=10)
+    assert rt.step(0.0, PhaseCommand(hold=frozenset({2})))
+    assert not rt.step(0.1, PhaseCommand(hold=frozenset({2})))
+    assert rt.step(0.2, PhaseCommand(force_off=frozenset({2})))
+    assert rt.step(5.2, PhaseCommand(force_off=frozenset({2})))
+
+
+def test_silent_controller_mid_hold_releases_and_says_so() -> None:
+    silent = {"on": False}
+    vc, link, client, clock = make_setup(drop=lambda payload: silent["on"], backup_time_s=3)
+    rt = RealtimeCommander(client, backup_time_s=3)
+    rt.step(0.0, PhaseCommand(hold=frozenset({2})))
+    silent["on"] = True
+    sent_before = len(link.sent)
+    with pytest.raises(BridgeTimeout, match=r"found none after 3 tries.*backup timer \(3 s\)"):
+        rt.step(2.0, PhaseCommand(hold=frozenset({2})))
+    assert len(link.sent) - sent_before == 3 + 2  # the command's 3 tries, then the release's 2
+    assert not rt.active
+    for i in range(60):  # the controller's own backup timer takes over
+        vc.step(i / 10)
+    assert vc.status.source is ControlSource.BACKUP
+
+
+def test_plan_download_in_a_transaction_with_read_back_and_activation() -> None:
+    vc, _, client, _ = make_setup()
+    report = download_plan(client, make_plan(), activate=True)
+    assert report.ok and report.used_transaction and report.activated
+    assert report.written == 3 + 3 * 8
+    assert vc.db.get("patternCycleTime", 2) == 90 and vc.db.get("splitTime", 2, 4) == 30
+    assert vc.status.pattern == 2
+
+
+def test_plan_download_without_transactions() -> None:
+    vc, _, client, _ = make_setup(supports_transactions=False)
+    report = download_plan(client, make_plan())
+    assert report.ok and not report.used_transaction
+    assert vc.db.get("patternOffsetTime", 2) == 5
+
+
+def test_plan_download_reports_what_the_controller_rejected() -> None:
+    vc, _, client, _ = make_setup()
+    report = download_plan(client, make_plan(cycle_s=60, through_s=12))  # 12 s < 8 + 5.5 s for phases 2/4/6/8
+    assert not report.ok
+    assert report.rejects and "splitTime.2.2 = 12" in report.rejects[0]
+    assert vc.db.get("patternCycleTime", 2) == 0  # the transaction was abandoned: nothing stored
+
+
+def test_plan_download_checks_ring_sums_locally_first() -> None:
+    _, link, client, _ = make_setup()
+    bad = PatternPlan(2, 90, 0, tuple(SplitEntry(p, 30) for p in range(1, 9)))
+    report = download_plan(client, bad)
+    assert (
+        report.local_problems
+        and "ring 1 splits add to 120 s, expected the cycle 90 s" in report.local_problems[0]
+    )
+    assert report.written == 0
+
+
+class _ForgetfulLink(EmulatorLink):
+    """A controller that acknowledges offset writes but keeps the old value (read-back must catch it)."""
+
+    def send(self, payload: bytes) -> None:
+        before = self.controller.db.get("patternOffsetTime", 2)
+        super().send(payload)
+        self.controller.db.values[oid_of("patternOffsetTime", 2)] = before
+
+
+def test_plan_download_read_back_catches_a_mismatch() -> None:
+    clock = ManualClock()
+    vc = VirtualController(community=COMMUNITY)
+    client = SnmpClient(_ForgetfulLink(vc, clock), COMMUNITY, timeout_s=0.01)
+    report = download_plan(client, make_plan())
+    assert report.mismatches == ("patternOffsetTime.2: wrote 5, read back 0",)
+    assert not report.ok
