@@ -14,6 +14,10 @@ Fixed plan: Webster at each junction on hour-average flows; the common cycle is 
 (largest C0, rounded up to 5 s); offsets start the arterial through green one travel time apart at 12.5 m/s
 (90% of the limit, a platoon's mean speed) in the direction with the larger hour-average through flow —
 eastbound here, so the plan suits the first half hour and works against the westbound peak later.
+
+Measured (SUMO 1.28, --time-to-teleport -1, seeds 1-3): about 2950 vehicles, all inserted, all but ~100 still
+driving at 3600 s arrive, no teleports or collisions; mean timeLoss 54 s, waitingTime 34 s. Worst degree of
+saturation under the plan: 0.97 (J1 arterial through, third slice).
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ _SIDES = tuple(ArmRef(j, s) for j in JUNCTION_IDS for s in ("N", "S"))
 # Vehicles entering at each boundary arm, veh/h per slice (0-15, 15-30, 30-45, 45-60 min).
 ORIGIN_VEH_H: dict[ArmRef, tuple[float, ...]] = {
     WEST: (1100, 1250, 700, 550),
-    EAST: (550, 650, 1150, 1050),
-    ArmRef("J1", "N"): (140, 190, 240, 160),
-    ArmRef("J1", "S"): (120, 160, 210, 140),
+    EAST: (550, 650, 1100, 1050),
+    ArmRef("J1", "N"): (140, 190, 225, 160),
+    ArmRef("J1", "S"): (120, 160, 200, 140),
     ArmRef("J2", "N"): (230, 320, 400, 280),
     ArmRef("J2", "S"): (200, 290, 360, 250),
     ArmRef("J3", "N"): (130, 170, 220, 150),

@@ -11,6 +11,11 @@ Demand (`FLOWS_VEH_H`, four 15-minute slices): the NS through movements peak fir
 the EW direction peaks with heavy left turns in the third slice. A plan for the hour's average starves NS
 through early and EW left in the third slice while wasting green on the other axis, but no movement stays
 oversaturated for long, so fixed time is busy without gridlock.
+
+Measured (SUMO 1.28, --time-to-teleport -1, seeds 1-3): about 2300 vehicles, all inserted, all but the ~55
+still driving at 3600 s arrive, no teleports or collisions; mean timeLoss 39-46 s, waitingTime 28-34 s. The
+average plan (cycle 85 s) runs NS at x 0.95 and EW at x 0.3-0.4 in the first slice and the reverse in the
+third (EW-left 0.97); re-timing by Webster every 15 minutes cuts mean timeLoss to 35-37 s.
 """
 
 from __future__ import annotations
@@ -25,18 +30,18 @@ JUNCTION_ID = "C"
 
 # veh/h per slice (0-15, 15-30, 30-45, 45-60 min) for each approach and turn.
 FLOWS_VEH_H: dict[tuple[str, Turn], tuple[float, ...]] = {
-    ("N", Turn.THROUGH): (560, 600, 300, 320),
-    ("N", Turn.LEFT): (110, 120, 70, 80),
-    ("N", Turn.RIGHT): (90, 100, 70, 80),
-    ("S", Turn.THROUGH): (520, 560, 280, 300),
-    ("S", Turn.LEFT): (100, 110, 60, 70),
-    ("S", Turn.RIGHT): (80, 90, 60, 70),
-    ("E", Turn.THROUGH): (280, 420, 560, 380),
-    ("E", Turn.LEFT): (60, 125, 170, 115),
-    ("E", Turn.RIGHT): (70, 90, 100, 80),
-    ("W", Turn.THROUGH): (260, 400, 540, 360),
-    ("W", Turn.LEFT): (55, 115, 160, 105),
-    ("W", Turn.RIGHT): (60, 80, 90, 70),
+    ("N", Turn.THROUGH): (640, 620, 240, 260),
+    ("N", Turn.LEFT): (120, 120, 50, 70),
+    ("N", Turn.RIGHT): (90, 100, 60, 70),
+    ("S", Turn.THROUGH): (600, 580, 220, 240),
+    ("S", Turn.LEFT): (110, 110, 45, 60),
+    ("S", Turn.RIGHT): (80, 90, 50, 60),
+    ("E", Turn.THROUGH): (220, 380, 580, 400),
+    ("E", Turn.LEFT): (50, 110, 170, 120),
+    ("E", Turn.RIGHT): (60, 80, 100, 80),
+    ("W", Turn.THROUGH): (200, 360, 560, 380),
+    ("W", Turn.LEFT): (45, 100, 160, 110),
+    ("W", Turn.RIGHT): (50, 70, 90, 70),
 }
 
 
