@@ -23,15 +23,23 @@ __all__ = ["serve_serial", "serve_udp"]
 _TICK_S = 0.02
 
 
-def serve_serial(controller: VirtualController, url: str, *, address: int = 1, stop: threading.Event,
-                 clock: Callable[[], float] = time.monotonic, on_ready: Callable[[], None] | None = None) -> Deframer:  # fmt: skip
-    """Answer PMPP frames addressed to `address` until `stop` is set. Returns the deframer (its stats).
+def serve_serial(
+    controller: VirtualController,
+    url: str,
+    *,
+    address: int = 1,
+    stop: threading.Event,
+    clock: Callable[[], float] = time.monotonic,
+    on_ready: Callable[[], None] | None = None,
+    deframer: Deframer | None = None,
+) -> Deframer:
+    """Answer PMPP frames addressed to `address` until `stop` is set. Returns the deframer (its stats; pass one to watch them live).
 
     Raises:
         BridgeLinkError: the port cannot be opened or fails.
     """
     port = open_serial_port(url)
-    deframer = Deframer()
+    deframer = deframer if deframer is not None else Deframer()
     if on_ready:
         on_ready()
     try:
