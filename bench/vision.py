@@ -37,7 +37,7 @@ from vision.counting import LaneCounter
 from vision.detections import Detections
 from vision.detector import OnnxDetector, default_detector_config
 from vision.pipeline import IntersectionPipeline
-from vision.tracking import iou_matrix, make_tracker
+from vision.tracking import iou_matrix
 
 __all__ = ["average_precision", "main"]
 
@@ -136,7 +136,7 @@ def _busy_approaches(film: SumoFilm, k: int) -> list[int]:
     assert film.reader is not None
     states = film.reader.read()
     score = []
-    for i, (_, ap) in enumerate(film.scene.approaches):
+    for _, ap in film.scene.approaches:
         lanes = set(ap.lane_ids)
         score.append(sum(1 for v in states if v.lane_id in lanes and v.dist_to_stop_m <= 60))
     return list(np.argsort(score)[::-1][:k])

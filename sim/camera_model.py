@@ -8,7 +8,7 @@ clockwise).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -176,4 +176,18 @@ def pose_for_approach(
         pitch_deg=float(np.clip(pitch, 4.0, 60.0)),
         roll_deg=rng.uniform(-2.0, 2.0),
     )
-    return PinholeCamera(pose=pose, focal_px=focal, width_px=width_px, height_px=height_px)
+    cam = PinholeCamera(pose=pose, focal_px=focal, width_px=width_px, height_px=height_px)
+    # the closed form above ignores yaw and roll: nudge the pitch until the stop line sits where it was aimed,
+    # and widen the view while FAR_VIEW_M upstream is still above the frame
+    stop = np.array([[*approach.stop_centre, 0.0]])
+    far = np.array([[*(approach.stop_centre - t * FAR_VIEW_M), 0.0]])
+    for _ in range(12):
+        v = float(cam.project(stop)[0][0, 1])
+        if abs(v - stop_v) >= 2.0:
+            pose = replace(pose, pitch_deg=pose.pitch_deg + math.degrees(math.atan((v - stop_v) / focal)))
+        elif float(cam.project(far)[0][0, 1]) < 0.03 * height_px:
+            focal *= 0.92
+        else:
+            break
+        cam = PinholeCamera(pose=pose, focal_px=focal, width_px=width_px, height_px=height_px)
+    return cam

@@ -1,0 +1,112 @@
+"""Lane counting: anchor assignment, queued vs moving with hysteresis, flicker hold, queue length, tracker ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.vision.builders import make_camera, make_detections
+from vision.counting import LaneCounter
+from vision.detections import Detections
+from vision.tracking import IouTracker
+
+# two lanes side by side; y pixels map to metres upstream: ground y = (400 - v) / 4, x = u / 4
+LANES = {"L0": [(0, 0), (100, 0), (100, 400), (0, 400)], "L1": [(100, 0), (200, 0), (200, 400), (100, 400)]}
+H = [[0.25, 0, 0], [0, -0.25, 100.0], [0, 0, 1]]
+
+
+def _counter(**kw) -> LaneCounter:
+    return LaneCounter.from_config(make_camera(LANES, homography=H), **kw)
+
+
+def _car(cx: float, bottom: float) -> tuple[float, float, float, float]:
+    return (cx - 15, bottom - 20, cx + 15, bottom)
+
+
+def test_bottom_centre_anchor_picks_the_lane() -> None:
+    c = _counter()
+    # a box spanning both lanes is counted where its bottom-centre lies (x = 120 -> L1)
+    m = c.update(make_detections([(60, 100, 180, 150), _car(50, 300)]), 0.0)
+    assert (m["L0"].vehicles, m["L1"].vehicles) == (1, 1)
+
+
+def test_outside_every_zone_is_not_counted() -> None:
+    m = _counter().update(make_detections([_car(300, 200)]), 0.0)
+    assert m["L0"].vehicles == m["L1"].vehicles == 0
+
+
+def test_stopped_vehicles_become_queued_and_give_queue_length() -> None:
+    c = _counter()
+    for k in range(12):
+        m = c.update(make_detections([_car(50, 392), _car(50, 360)]), k * 0.1)
+    lane = m["L0"]
+    assert lane.vehicles == 2 and lane.queued == 2
+    # the farther car's front is (400 - 360) / 4 = 10 m upstream, plus a car length
+    assert lane.queue_m == pytest.approx(10 + 4.5, abs=0.01)
+    assert lane.approaching == ()
+
+
+def test_moving_vehicle_is_approaching_with_speed_and_distance() -> None:
+    c = _counter()
+    for k in range(12):
+        bottom = 100 + k * 4.0  # 4 px per 0.1 s = 1 m per 0.1 s = 10 m/s towards the stop line
+        m = c.update(make_detections([_car(150, bottom)]), k * 0.1)
+    lane = m["L1"]
+    assert lane.queued == 0 and len(lane.approaching) == 1
+    assert lane.approaching[0].speed_mps == pytest.approx(10.0, rel=0.05)
+    assert lane.approaching[0].distance_m == pytest.approx((400 - 144) / 4, abs=0.01)
+
+
+def test_queued_needs_history_then_hysteresis_holds_through_creep() -> None:
+    c = _counter()
+    m = c.update(make_detections([_car(50, 300)]), 0.0)
+    assert m["L0"].queued == 0  # no history yet: not called stopped
+    bottom = 300.0
+    for k in range(1, 10):
+        m = c.update(make_detections([_car(50, bottom)]), k * 0.1)
+    assert m["L0"].queued == 1
+    for k in range(10, 25):  # creeping at 1.6 m/s: between the stop (1.2) and move (2.5) thresholds
+        bottom += 0.64
+        m = c.update(make_detections([_car(50, bottom)]), k * 0.1)
+    assert m["L0"].queued == 1
+    for k in range(25, 40):  # drives off at 8 m/s
+        bottom += 3.2
+        m = c.update(make_detections([_car(50, bottom)]), k * 0.1)
+    assert m["L0"].queued == 0
+
+
+def test_one_missed_frame_is_held_but_a_vanished_vehicle_is_dropped() -> None:
+    c = _counter()
+    c.update(make_detections([_car(50, 300)]), 0.0)
+    c.update(make_detections([_car(50, 300)]), 0.1)
+    assert c.update(Detections.empty(), 0.2)["L0"].vehicles == 1  # flicker: held
+    assert c.update(Detections.empty(), 0.6)["L0"].vehicles == 0  # gone
+
+
+def test_occupancy_counts_vehicle_lengths_over_the_zone() -> None:
+    m = _counter().update(make_detections([_car(50, 300), _car(50, 200)], classes=[0, 2]), 0.0)
+    assert m["L0"].occupancy == pytest.approx((4.5 + 12.0) / 60.0)
+
+
+def test_without_homography_distances_scale_along_the_polygon() -> None:
+    c = LaneCounter.from_config(make_camera(LANES, zone_m=40.0))
+    for k in range(10):
+        m = c.update(make_detections([_car(50, 200)]), k * 0.1)
+    assert m["L0"].queue_m == pytest.approx(20 + 4.5, abs=0.5)
+
+
+def test_iou_tracker_keeps_ids_for_moving_boxes_and_survives_a_miss() -> None:
+    tr = IouTracker()
+    a = tr.update(make_detections([_car(50, 100), _car(150, 300)])).tracker_id.tolist()
+    b = tr.update(make_detections([_car(150, 304), _car(50, 104)])).tracker_id.tolist()
+    assert b == a[::-1]
+    tr.update(Detections.empty())
+    c = tr.update(make_detections([_car(50, 112)])).tracker_id.tolist()
+    assert c == [a[0]]
+    d = tr.update(make_detections([_car(50, 116), _car(400, 50)])).tracker_id.tolist()
+    assert d[0] == a[0] and d[1] not in a
+
+
+def test_detections_reject_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="expected xyxy"):
+        Detections(np.zeros((2, 4), np.float32), np.zeros(1, np.float32), np.zeros(2, np.int64))

@@ -1,0 +1,70 @@
+"""`greenwave detect`: counts to CSV, privacy (no frame leaves memory without --out), one-line errors."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from greenwave.cli import main
+from tests.vision.builders import make_onnx_detector, raw_output
+
+LANE = [[0, 100], [320, 100], [320, 360], [0, 360]]
+
+
+@pytest.fixture()
+def setup(tmp_path: Path) -> Path:
+    # a model that always sees one car whose bottom-centre is at (160, 300) in a 640x360 frame
+    out = raw_output([(80, 6 + 140, 40, 20)], [{0: 0.9}], nc=4)
+    make_onnx_detector(tmp_path / "m.onnx", out)
+    (tmp_path / "detector.yaml").write_text(yaml.safe_dump({"kind": "detector", "model": "m.onnx"}))
+    (tmp_path / "camera.yaml").write_text(yaml.safe_dump(
+        {"kind": "camera", "name": "north", "source": "clip.avi", "lanes": [{"lane": "n_0", "polygon": LANE}]}))
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 360))
+    assert writer.isOpened()
+    for k in range(6):
+        writer.write(np.full((360, 640, 3), 40 * k, np.uint8))
+    writer.release()
+    return tmp_path
+
+
+def _run(d: Path, *extra: str) -> int:
+    return main(["detect", str(d / "clip.avi"), "--config", str(d / "camera.yaml"),
+                 "--detector", str(d / "detector.yaml"), *extra])
+
+
+def test_counts_go_to_csv_and_nothing_else_is_written(setup: Path, monkeypatch) -> None:
+    def forbidden(*a, **k):
+        raise AssertionError("a frame was written without --out")
+
+    monkeypatch.setattr(cv2, "imwrite", forbidden)
+    monkeypatch.setattr(cv2, "VideoWriter", forbidden)
+    before = set(setup.iterdir())
+    assert _run(setup, "--csv", str(setup / "counts.csv")) == 0
+    assert set(setup.iterdir()) - before == {setup / "counts.csv"}
+    rows = list(csv.DictReader((setup / "counts.csv").open()))
+    assert len(rows) == 6 and {r["lane"] for r in rows} == {"n_0"}
+    assert all(r["vehicles"] == "1" for r in rows)
+    assert set(rows[0]) == {"time_s", "frame", "lane", "vehicles", "queued", "queue_m", "occupancy"}  # no pixels
+
+
+def test_out_writes_an_annotated_video(setup: Path) -> None:
+    assert _run(setup, "--out", str(setup / "annotated.avi")) == 0
+    cap = cv2.VideoCapture(str(setup / "annotated.avi"))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+
+
+def test_unopenable_source_is_exit_2_with_one_line(setup: Path, capsys) -> None:
+    code = main(["detect", str(setup / "missing.mp4"), "--config", str(setup / "camera.yaml"),
+                 "--detector", str(setup / "detector.yaml")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "missing.mp4" in err and "cannot be opened" in err
+
+
+def test_wrong_config_kind_is_exit_2(setup: Path, capsys) -> None:
+    code = main(["detect", str(setup / "clip.avi"), "--config", str(setup / "detector.yaml")])
+    assert code == 2 and "expected 'camera' or 'edge'" in capsys.readouterr().err
