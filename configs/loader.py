@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from configs.bridge import BridgeConfig
+from configs.bridge import BridgeConfig, BridgePlanConfig
 from configs.controller import ControllerParams
 from configs.edge import EdgeConfig
 from configs.errors import ConfigError
@@ -28,6 +28,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "camera": CameraConfig,
     "detector": DetectorConfig,
     "bridge": BridgeConfig,
+    "bridge_plan": BridgePlanConfig,
     "scenario": ScenarioConfig,
     "controller": ControllerParams,
 }

@@ -1,0 +1,96 @@
+"""`greenwave bridge ...` engineer tools against the virtual controller over SNMP/UDP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from firmware_bridge.emulator.controller import VirtualController
+from firmware_bridge.emulator.server import serve_udp
+from greenwave.cli import main
+
+COMMUNITY = "s3cret"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def emulator() -> Iterator[tuple[VirtualController, list[str]]]:
+    port = free_udp_port()
+    vc = VirtualController(community=COMMUNITY.encode(), now_s=time.monotonic())
+    stop, ready = threading.Event(), threading.Event()
+    url = f"udp://127.0.0.1:{port}"
+    thread = threading.Thread(
+        target=serve_udp, args=(vc, url), kwargs={"stop": stop, "on_ready": ready.set}, daemon=True
+    )
+    thread.start()
+    assert ready.wait(5)
+    yield vc, ["--url", url, "--community", COMMUNITY]
+    stop.set()
+    thread.join(5)
+
+
+def test_status_get_set(
+    emulator: tuple[VirtualController, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    vc, conn = emulator
+    assert main(["bridge", "status", *conn]) == 0
+    out = capsys.readouterr().out
+    assert "control   timebase (6)" in out and "green     [2, 6]" in out
+    assert main(["bridge", "set", *conn, "phaseYellowChange.4=4.5", "phaseConcurrency.4=7,8"]) == 0
+    assert vc.db.get("phaseYellowChange", 4) == 45 and vc.db.get("phaseConcurrency", 4) == b"\x07\x08"
+    capsys.readouterr()
+    assert main(["bridge", "get", *conn, "phaseYellowChange.4", "unitBackupTime"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "phaseYellowChange.4 = 4.5 s (raw 45)",
+        "unitBackupTime = 10 s (raw 10)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["set", "phaseYellowChange.4=2.5"], "controller rejected set phaseYellowChange.4 = 25: bad_value"),
+        (["set", "phaseYellowChange.4=2.55"], "phaseYellowChange: expected a multiple of 0.1 s, found 2.55"),
+        (["get", "phaseYelow.4"], "NTCIP object: expected one of"),
+        (["set", "phaseYellowChange.4"], "expected OBJECT=VALUE"),
+    ],
+)
+def test_errors_are_one_line(emulator: tuple[VirtualController, list[str]], capsys: pytest.CaptureFixture[str],
+                             argv: list[str], message: str) -> None:  # fmt: skip
+    _, conn = emulator
+    assert main(["bridge", argv[0], *conn, *argv[1:]]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_factory_community_refused_for_the_bridge(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bridge", "status", "--url", "udp://127.0.0.1:9", "--community", "public"]) == 2
+    assert "factory default 'public'" in capsys.readouterr().err
+
+
+def test_plan_download_from_yaml(emulator: tuple[VirtualController, list[str]], capsys: pytest.CaptureFixture[str],
+                                 tmp_path: Path) -> None:  # fmt: skip
+    vc, conn = emulator
+    assert main(["bridge", "plan", *conn, str(CONFIGS / "bridge_plan.example.yaml"), "--activate"]) == 0
+    assert (
+        "27 values written in a dbCreateTransaction, read back and verified; running pattern 2"
+        in capsys.readouterr().out
+    )
+    assert vc.db.get("patternOffsetTime", 2) == 12 and vc.running_pattern == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (CONFIGS / "bridge_plan.example.yaml").read_text().replace("2: {time_s: 30", "2: {time_s: 35")
+    )
+    assert main(["bridge", "plan", *conn, str(bad)]) == 1
+    assert "ring 1 splits add to 95 s, expected the cycle 90 s" in capsys.readouterr().err
