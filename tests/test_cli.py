@@ -34,7 +34,9 @@ def test_bad_argument_syntax_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["sim", "compare", "single", "--seeds", "1,x"])
     assert info.value.code == 2
-    assert "expected distinct comma-separated integers, found '1,x'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "argument --seeds: expected comma-separated integers, found '1,x'" in err
+    assert err.count("\n") == 1
 
 
 def test_invalid_params_file_names_field(tmp_path, capsys):
