@@ -106,10 +106,12 @@ class _Loop:
         self.overrides: dict[str, int] = {}
         self.queues: dict[str, list[tuple[float, float]]] = {}
         self._decision_s: list[float] = []
-        self._approach_dets: dict[str, list[str]] = {}
+        # approach -> per controlled lane, the detectors along its zone (the lane and the lanes upstream of it)
+        self._approach_dets: dict[str, list[list[str]]] = {}
         for tls_id, info in signals.items():
             for lane, edge in info.lane_edges.items():
-                self._approach_dets.setdefault(f"{tls_id}/{edge}", []).append(_det_id(lane))
+                chain = [_det_id(seg.lane) for seg in info.zones[lane]]
+                self._approach_dets.setdefault(f"{tls_id}/{edge}", []).append(chain)
         self._agents: list[tuple[str, Any, SafetyGuard, SignalModel]] = []
         if spec.controller == "actuated":
             for tls_id in signals:
@@ -158,8 +160,9 @@ class _Loop:
 
     def _sample_queues(self, t: float) -> None:
         get = self.api.lanearea.getJamLengthMeters
-        for approach, dets in self._approach_dets.items():
-            self.queues.setdefault(approach, []).append((t, max(get(d) for d in dets)))
+        for approach, chains in self._approach_dets.items():
+            queue = max(sum(get(d) for d in chain) for chain in chains)
+            self.queues.setdefault(approach, []).append((t, queue))
 
     def decision_ms(self) -> float | None:
         return statistics.median(self._decision_s) * 1000.0 if self._decision_s else None
@@ -194,16 +197,20 @@ def _det_id(lane: str) -> str:
 
 
 def _write_additional(out: Path, signals: dict[str, SignalInfo], spec: RunSpec) -> Path:
-    """Queue detectors on every controlled lane and, for `actuated`, the programs re-typed as actuated."""
+    """Queue detectors along every controlled lane's zone and, for `actuated`, the programs re-typed as actuated."""
     lines = ["<additional>"]
+    placed: set[str] = set()
     for info in signals.values():
-        for lane in info.zones:
-            length = info.lane_lengths[lane]
-            det_len = min(length, spec.params.detection_range_m)
-            lines.append(
-                f"  <laneAreaDetector id={quoteattr(_det_id(lane))} lane={quoteattr(lane)} "
-                f'endPos="{length:.2f}" length="{det_len:.2f}" period="86400" file="/dev/null"/>'
-            )
+        for segments in info.zones.values():
+            for seg in segments:
+                if seg.lane in placed:
+                    continue
+                placed.add(seg.lane)
+                det_len = max(0.1, min(seg.length_m, spec.params.detection_range_m - seg.offset_m))
+                lines.append(
+                    f"  <laneAreaDetector id={quoteattr(_det_id(seg.lane))} lane={quoteattr(seg.lane)} "
+                    f'endPos="{seg.length_m:.2f}" length="{det_len:.2f}" period="86400" file="/dev/null"/>'
+                )
         if spec.controller == "actuated":
             lines.extend(_actuated_program(info, spec.params))
     lines.append("</additional>")
