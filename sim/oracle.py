@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.measurement import ApproachingVehicle, IntersectionMeasurement, LaneMeasurement, OutgoingMeasurement
+from controller.measurement import (
+    ApproachingVehicle,
+    IntersectionMeasurement,
+    LaneMeasurement,
+    OutgoingMeasurement,
+)
 from sim.topology import SignalInfo
 
 __all__ = ["QUEUED_SPEED_MPS", "OracleSource"]

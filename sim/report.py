@@ -25,7 +25,7 @@ def write_report(result: CompareResult, out_dir: Path) -> list[Path]:
     names = list(result.controllers)
 
     fig, axes = plt.subplots(1, len(_BARS), figsize=(4 * len(_BARS), 3.5))
-    for ax, (key, label) in zip(axes, _BARS):
+    for ax, (key, label) in zip(axes, _BARS, strict=True):
         means = [result.controllers[n][key] for n in names]
         sds = [result.controllers[n][key + "_sd"] for n in names]
         ax.bar(names, means, yerr=sds, capsize=3, color="#4a7")
@@ -41,7 +41,7 @@ def write_report(result: CompareResult, out_dir: Path) -> list[Path]:
         cols = min(4, len(approaches))
         rows = (len(approaches) + cols - 1) // cols
         fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
-        for ax, approach in zip(axes.flat, approaches):
+        for ax, approach in zip(axes.flat, approaches, strict=False):
             for name in names:
                 runs = result.queues[name]
                 seed = min(runs)
