@@ -142,11 +142,11 @@ def _busy_approaches(film: SumoFilm, k: int) -> list[int]:
     return list(np.argsort(score)[::-1][:k])
 
 
-def run_accuracy(detector: OnnxDetector, *, quick: bool, tracker: str, seed: int = 7,
-                 keep_frames: int = 48) -> tuple[dict[str, dict[str, float]], list[np.ndarray], list[CameraConfig]]:
+def run_accuracy(detector: OnnxDetector, *, quick: bool, tracker: str, seed: int = 7, n_frames: int = 0,
+                 keep_frames: int = 48, samples: Path | None = None) -> tuple[dict[str, dict[str, float]], list[np.ndarray], list[CameraConfig]]:
     """Render held-out sequences, run the pipeline, score by condition; also returns frames kept for timing."""
     accs = {c: _Acc() for c in CONDITIONS}
-    n_frames = 60 if quick else 130
+    n_frames = n_frames or (60 if quick else 130)
     rng = np.random.default_rng(seed)
     kept: list[np.ndarray] = []
     cams: list[CameraConfig] = []
@@ -176,11 +176,29 @@ def run_accuracy(detector: OnnxDetector, *, quick: bool, tracker: str, seed: int
                         accs[cond].add_detections(dl, fr)
                         if f >= WARMUP_FRAMES:
                             accs[cond].add_counts(counts, fr)
+                    if samples is not None and f == n_frames // 2:
+                        _save_samples(samples, name, rigs, frames, dets)
                     if len(kept) < keep_frames and f % 10 == 0:
                         kept.extend(fr.image for fr in frames[: keep_frames - len(kept)])
             print(f"  {name}: {len(rigs)} cameras x {n_frames} frames in {time.perf_counter() - t0:.0f} s",
                   file=sys.stderr, flush=True)
     return {c: a.summary() for c, a in accs.items()}, kept, cams
+
+
+def _save_samples(folder: Path, name: str, rigs: list[Any], frames: list[CameraFrame],
+                  dets: list[Detections]) -> None:
+    """Detections (class colours) and lane polygons (yellow) on the left, the truth boxes on the right."""
+    import cv2
+
+    from vision.annotate import annotate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, ((cond, _, counter), fr, d) in enumerate(zip(rigs, frames, dets, strict=True)):
+        left = annotate(fr.image, d, counter.zones, counter.update(d, 1e6))
+        right = fr.image.copy()
+        for x0, y0, x1, y1 in fr.boxes_xyxy.astype(int):
+            cv2.rectangle(right, (x0, y0), (x1, y1), (255, 255, 255), 1)
+        cv2.imwrite(str(folder / f"{name}_{k}_{cond}.png"), np.hstack([left, right]))
 
 
 def _median_fps(fn: Any, n_items: int, repeats: int) -> float:
@@ -258,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--model", metavar="FILE", help="ONNX model (default: the shipped one)")
     ap.add_argument("--tracker", default="iou", choices=("iou", "bytetrack"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=0, help="frames per camera sequence (default 130, quick 60)")
+    ap.add_argument("--samples", metavar="DIR", help="save a few annotated sample frames (PNG) here")
     args = ap.parse_args(argv)
     cfg = default_detector_config()
     if args.model:
@@ -267,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     detector = OnnxDetector(cfg)
     print(f"model {cfg.model} input {detector.input_hw} layout {detector.layout}; tracker {args.tracker}",
           file=sys.stderr)
-    acc, frames, cams = run_accuracy(detector, quick=args.quick, tracker=args.tracker)
+    acc, frames, cams = run_accuracy(detector, quick=args.quick, tracker=args.tracker, n_frames=args.frames,
+                                     samples=Path(args.samples) if args.samples else None)
     speed = run_speed(detector, frames, cams, repeats=3 if args.quick else 5)
     result = {
         "model": str(cfg.model),

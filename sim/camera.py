@@ -141,7 +141,7 @@ class SyntheticCamera:
         for lid, poly in self.lane_polygons.items():
             zone: dict[str, Any] = {"lane": lid, "polygon": [[round(float(x), 1), round(float(y), 1)] for x, y in poly]}
             if lid in stops:
-                zone["stop_line"] = [list(p) for p in stops[lid]]
+                zone["stop_line"] = [[round(v, 1) for v in p] for p in stops[lid]]
             lanes.append(zone)
         return {
             "name": name,
