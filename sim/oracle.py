@@ -45,11 +45,11 @@ class OracleSource:
                     dist = seg.offset_m + seg.length_m - veh_api.getLanePosition(vid)
                     if dist > self._range_m:
                         continue
-                    target = lane_id
+                    target: str | None = lane_id
                     if seg.shared:
                         target = self._lane_at_signal(junction_id, vid)
-                        if target is None or target not in per_lane:
-                            continue
+                    if target is None or target not in per_lane:
+                        continue
                     per_lane[target].append((max(dist, 0.0), veh_api.getSpeed(vid), veh_api.getLength(vid)))
         incoming = {lane: self._lane_measurement(lane, vehs) for lane, vehs in per_lane.items()}
         outgoing = {}
