@@ -45,12 +45,11 @@ class OracleSource:
                     dist = seg.offset_m + seg.length_m - veh_api.getLanePosition(vid)
                     if dist > self._range_m:
                         continue
-                    target: str | None = lane_id
-                    if seg.shared:
-                        target = self._lane_at_signal(junction_id, vid)
-                    if target is None or target not in per_lane:
+                    # a lane feeding several controlled lanes is in each of their zones: count its vehicles
+                    # once, in the zone of the lane they will take at the signal
+                    if seg.shared and self._lane_at_signal(junction_id, vid) != lane_id:
                         continue
-                    per_lane[target].append((max(dist, 0.0), veh_api.getSpeed(vid), veh_api.getLength(vid)))
+                    per_lane[lane_id].append((max(dist, 0.0), veh_api.getSpeed(vid), veh_api.getLength(vid)))
         incoming = {lane: self._lane_measurement(lane, vehs) for lane, vehs in per_lane.items()}
         outgoing = {}
         for link in info.links:
