@@ -84,7 +84,7 @@ class ObjectDef:
             raise BridgeError(f"{self.name}: expected a multiple of {self._step()}, found {value}")
         if not self.minimum <= raw <= self.maximum:
             lo, hi = self.from_raw(self.minimum), self.from_raw(self.maximum)
-            raise BridgeError(f"{self.name}: expected {lo}..{hi} {self.unit.value}, found {value}")
+            raise BridgeError(f"{self.name}: expected {lo!r}..{hi!r} {self.unit.value}, found {value}")
         return raw
 
     def from_raw(self, raw: Value) -> float | int | bytes | None:

@@ -276,7 +276,7 @@ class VirtualController:
             return
         if value not in ok:
             raise WriteRefused(
-                ErrorStatus.BAD_VALUE, f"dbCreateTransaction {value} from state {self._transaction.name}"
+                ErrorStatus.BAD_VALUE, f"dbCreateTransaction {value!r} from state {self._transaction.name}"
             )
         if value == DbTransaction.VERIFYING:
             problems = self.db.verify(view)

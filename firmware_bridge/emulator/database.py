@@ -73,7 +73,7 @@ class Database:
         layout = self.settings.layout
         for p, t in timings.items():
             recall = {Recall.MIN: _OPT_MIN_RECALL, Recall.MAX: _OPT_MAX_RECALL}.get(t.recall, 0)
-            row = {
+            row: dict[str, Value] = {
                 "phaseWalk": 0, "phasePedestrianClear": 0, "phaseMinimumGreen": round(t.min_green_s),
                 "phasePassage": round(t.passage_s * 10), "phaseMaximum1": round(t.max1_s),
                 "phaseMaximum2": round(t.max1_s), "phaseYellowChange": round(t.yellow_s * 10),

@@ -176,6 +176,7 @@ def test_fuzz_deframer_never_crashes_and_only_emits_consistent_frames(data: byte
 def test_fuzz_corrupted_frame_is_never_accepted_as_something_else(
     seed: int, kind: str, data: st.DataObject
 ) -> None:
+    original = Deframer().feed(make_frame(seed % 1000))[0]
     wire = bytearray(make_frame(seed % 1000))
     pos = data.draw(st.integers(1, len(wire) - 2))  # inside the flags
     if kind == "flip":
@@ -192,6 +193,7 @@ def test_fuzz_corrupted_frame_is_never_accepted_as_something_else(
     d = Deframer()
     frames = d.feed(bytes(wire) + good)
     assert frames[-1:] == Deframer().feed(good)  # the good frame after the bad one is kept
-    assert frames[:-1] == []  # the corrupted frame is rejected, never delivered altered
+    # the corrupted frame is rejected, never delivered altered (a flag inserted next to a flag leaves it intact)
+    assert all(f == original for f in frames[:-1])
     if kind in ("flip", "substitute"):
         assert d.stats.rejected >= 1

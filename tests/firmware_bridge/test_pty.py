@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -41,7 +41,7 @@ def wait_line(proc: subprocess.Popen[str], text: str, timeout_s: float = 20.0) -
                 return line
             if not line and proc.poll() is not None:
                 break
-    raise AssertionError(f"expected a line with {text!r} from {proc.args}, found none (exit {proc.poll()})")
+    raise AssertionError(f"expected a line with {text!r} from {proc.args!r}, found none (exit {proc.poll()})")
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -106,7 +106,7 @@ def test_round_trip_with_emulator_process_at_9600_baud() -> None:
             stop(emu)
 
 
-def _corrupt_every_third(kind: str) -> object:
+def _corrupt_every_third(kind: str) -> Callable[[bytes], bytes]:
     counter = {"n": 0}
 
     def fault(data: bytes) -> bytes:

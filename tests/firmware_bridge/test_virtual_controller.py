@@ -33,7 +33,7 @@ def ask(
     return decode_message(reply)
 
 
-def set_(vc: VirtualController, now_s: float = 0.0, **named: Value) -> SnmpMessage:
+def set_(vc: VirtualController, now_s: float = 0.0, /, **named: Value) -> SnmpMessage:
     varbinds = []
     for key, value in named.items():
         name, *idx = key.split("__")
