@@ -104,8 +104,11 @@ class ByteTrackAdapter:
         except ImportError as exc:
             raise VisionError("tracker 'bytetrack': expected the 'trackers' package installed, found none") from exc
         self._sv = sv
-        self._tracker: Any = ByteTrackTracker(frame_rate=fps) if _takes(ByteTrackTracker, "frame_rate") \
-            else ByteTrackTracker()
+        # thresholds lowered to the counter's detection threshold: ByteTrack's defaults (0.7) drop night detections
+        self._tracker: Any = ByteTrackTracker(
+            frame_rate=fps, lost_track_buffer=max(int(fps), 1), track_activation_threshold=0.35,
+            high_conf_det_threshold=0.5, minimum_consecutive_frames=1,
+        )
 
     def update(self, detections: Detections) -> Detections:
         sv_det = self._sv.Detections(
@@ -122,15 +125,6 @@ class ByteTrackAdapter:
                 if j >= 0 and match[d, j] > 0.9:
                     ids[d] = int(out.tracker_id[j])
         return detections.with_tracks(ids)
-
-
-def _takes(cls: type, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def make_tracker(kind: str = "iou", fps: float = 10.0) -> Tracker:

@@ -110,3 +110,21 @@ def test_iou_tracker_keeps_ids_for_moving_boxes_and_survives_a_miss() -> None:
 def test_detections_reject_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="expected xyxy"):
         Detections(np.zeros((2, 4), np.float32), np.zeros(1, np.float32), np.zeros(2, np.int64))
+
+
+def test_bytetrack_adapter_gives_stable_ids_when_installed() -> None:
+    pytest.importorskip("trackers")
+    from vision.tracking import make_tracker
+
+    tr = make_tracker("bytetrack", 10.0)
+    ids = [tr.update(make_detections([_car(50, 100 + 4 * k), _car(150, 300)], conf=0.8)).tracker_id.tolist()
+           for k in range(5)]
+    assert ids[1] == ids[4] and len(set(ids[4])) == 2 and min(ids[4]) >= 0
+
+
+def test_unknown_tracker_is_an_error() -> None:
+    from vision.errors import VisionError
+    from vision.tracking import make_tracker
+
+    with pytest.raises(VisionError, match="expected 'iou' or 'bytetrack'"):
+        make_tracker("sort")
