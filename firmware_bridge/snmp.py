@@ -110,6 +110,11 @@ def _to_asn1(p_mod: Any, value: Value) -> Any:
     if isinstance(value, bool):
         raise BridgeProtocolError(f"SNMP value: expected int, bytes, OID tuple or None, found {value!r}")
     if isinstance(value, int):
+        # Counters, gauges and time ticks decode to plain ints; give large ones back an unsigned type
+        if value > 0x7FFFFFFF:
+            if value > 0xFFFFFFFF and hasattr(p_mod, "Counter64"):
+                return p_mod.Counter64(value)
+            return (p_mod.Gauge32 if hasattr(p_mod, "Gauge32") else p_mod.Gauge)(value)
         return p_mod.Integer(value)
     if isinstance(value, bytes):
         return p_mod.OctetString(value)

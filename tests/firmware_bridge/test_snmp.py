@@ -81,7 +81,7 @@ def test_parse_oid_rejects(bad: str) -> None:
         parse_oid(bad)
 
 
-values = st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1), st.binary(max_size=20))
+values = st.one_of(st.none(), st.integers(-(2**31), 2**32 - 1), st.binary(max_size=20))
 oids = st.lists(st.integers(0, 2**20), min_size=1, max_size=12).map(lambda t: (1, 3, *t))
 messages = st.builds(
     SnmpMessage,
