@@ -15,19 +15,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from configs.bridge import BridgeConfig, BridgePlanConfig
 from configs.errors import ConfigError
 from configs.loader import format_validation_error, load_yaml_model
-from firmware_bridge.bridge import FieldBridge, plan_from_config
-from firmware_bridge.client import describe_oid
-from firmware_bridge.emulator.controller import VirtualController
-from firmware_bridge.emulator.database import DatabaseSettings
-from firmware_bridge.emulator.server import serve_serial, serve_udp
-from firmware_bridge.ntcip import parse_name
-from firmware_bridge.realtime import PhaseCommand
+
+if TYPE_CHECKING:
+    from firmware_bridge.bridge import FieldBridge
+    from firmware_bridge.emulator.controller import VirtualController
 
 __all__ = ["add_parser"]
 
@@ -85,6 +83,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 # -- emulator -------------------------------------------------------------------------------------------
 def _emulate(args: argparse.Namespace) -> int:
+    from firmware_bridge.emulator.controller import VirtualController
+    from firmware_bridge.emulator.database import DatabaseSettings
+    from firmware_bridge.emulator.server import serve_serial, serve_udp
+
     settings = DatabaseSettings(backup_time_s=args.backup_time, min_green_floor_s=args.min_green_floor,
                                 supports_transactions=not args.no_transactions)  # fmt: skip
     vc = VirtualController(settings, community=args.community.encode(), now_s=time.monotonic())
@@ -164,8 +166,14 @@ def _config(args: argparse.Namespace, **overrides: object) -> BridgeConfig:
         raise ConfigError(format_validation_error("command line", exc)) from exc
 
 
+def _open(args: argparse.Namespace, **overrides: object) -> FieldBridge:
+    from firmware_bridge.bridge import FieldBridge  # pysnmp and pyserial load only for bridge commands
+
+    return FieldBridge.open(_config(args, **overrides))
+
+
 def _status(args: argparse.Namespace) -> int:
-    with FieldBridge.open(_config(args)) as bridge:
+    with _open(args) as bridge:
         st = bridge.status()
     print(f"control   {st.control} ({st.unit_control_status})")
     print(f"pattern   running {st.pattern}, systemPatternControl {st.system_pattern}")
@@ -176,8 +184,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
+    from firmware_bridge.client import describe_oid
+    from firmware_bridge.ntcip import parse_name
+
     named = [parse_name(text) for text in args.objects]
-    with FieldBridge.open(_config(args)) as bridge:
+    with _open(args) as bridge:
         values = bridge.client.get([d.instance(*i) for d, i in named])
     for (d, i), raw in zip(named, values, strict=True):
         shown = d.from_raw(raw)
@@ -187,6 +198,9 @@ def _get(args: argparse.Namespace) -> int:
 
 
 def _set(args: argparse.Namespace) -> int:
+    from firmware_bridge.client import describe_oid
+    from firmware_bridge.ntcip import parse_name
+
     writes = []
     for text in args.assignments:
         name, sep, value = text.partition("=")
@@ -200,7 +214,7 @@ def _set(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"bridge set: {name}: expected a number, found {value!r}") from exc
         writes.append((d.instance(*i), d.to_raw(user)))
-    with FieldBridge.open(_config(args)) as bridge:
+    with _open(args) as bridge:
         bridge.client.set(writes)
     for oid, raw in writes:
         print(f"set {describe_oid(oid)} = {raw!r} (raw)")
@@ -208,8 +222,10 @@ def _set(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from firmware_bridge.bridge import plan_from_config
+
     plan = plan_from_config(load_yaml_model(args.plan_file, BridgePlanConfig))
-    with FieldBridge.open(_config(args)) as bridge:
+    with _open(args) as bridge:
         report = bridge.download(plan, activate=args.activate)
     how = "in a dbCreateTransaction" if report.used_transaction else "directly (no dbCreateTransaction)"
     for line in (*report.local_problems, *report.rejects, *report.mismatches):
@@ -218,17 +234,23 @@ def _plan(args: argparse.Namespace) -> int:
         return 1
     print(f"ok   pattern {plan.pattern}: {report.written} values written {how}, read back and verified"
           + (f"; running pattern {plan.pattern}" if report.activated else ""))  # fmt: skip
+    if report.activated:
+        # systemPatternControl is a system-control object: the backup timer ends it like any other command
+        print("     as a system command: the controller drops it when unitBackupTime passes without a rewrite;"
+              " write the splits into its time-of-day pattern to keep them")  # fmt: skip
     return 0
 
 
 def _hold(args: argparse.Namespace) -> int:
+    from firmware_bridge.realtime import PhaseCommand
+
     try:
         phases = frozenset(int(p) for p in args.phases.split(",") if p.strip())
     except ValueError as exc:
         raise ConfigError(f"bridge hold: expected phases like 2,6, found {args.phases!r}") from exc
     overrides = {"backup_time_s": args.backup_time} if args.backup_time else {}
     command = PhaseCommand(hold=phases)
-    with _stop_on_signals(), FieldBridge.open(_config(args, **overrides)) as bridge:
+    with _stop_on_signals(), _open(args, **overrides) as bridge:
         try:
             end = time.monotonic() + args.seconds
             print(f"holding {sorted(phases)} for {args.seconds} s (unitBackupTime {bridge.realtime.backup_time_s} s)",
