@@ -1,6 +1,6 @@
 """Firmware-bridge benchmark: round-trip latency vs wire time, deframer throughput, 10,000-frame fuzz/noise run.
 
-    python -m bench.bridge [--round-trips N] [--frames N] [--seed S] [--skip-latency]
+    python -m bench.bridge [--round-trips N] [--frames N] [--kills N] [--seed S] [--skip-latency]
 
 1. Latency: the virtual controller runs in its own process (`greenwave bridge emulate`) on one end of a pty pair;
    the bridge sends GET/SET requests from this process. A pty delivers instantly, so the cable between the two
@@ -14,6 +14,9 @@
    streaming deframer in random chunk sizes and then the SNMP decoder. Every corrupted frame must be decoded
    exactly or rejected (a false accept is a delivered message that differs from what was sent), and every good
    frame after a bad one must come through.
+4. Bridge killed mid-hold: `greenwave bridge hold 2,6 --backup-time 2` in a subprocess holds the in-process virtual
+   controller over a pty pair; after SIGKILL the time until the controller is back on its own plan, from the kill
+   and from the last keep-alive it received, against unitBackupTime + 1 s.
 """
 
 from __future__ import annotations
@@ -240,10 +243,68 @@ def fuzz(n: int, rng: random.Random) -> list[str]:
     return rows
 
 
+# -- 4. bridge killed mid-hold ---------------------------------------------------------------------------
+def kill_recovery(repeats: int, rng: random.Random, backup_s: int = 2) -> list[str]:
+    import os
+    import signal
+    import threading
+
+    from firmware_bridge.emulator.controller import ControlSource
+    from firmware_bridge.emulator.database import DatabaseSettings
+    from firmware_bridge.emulator.server import serve_serial
+
+    rows = []
+    for _ in range(repeats):
+        with PtyWire() as wire:
+            vc = VirtualController(DatabaseSettings(), community=COMMUNITY.encode(), now_s=time.monotonic())
+            stop, ready = threading.Event(), threading.Event()
+            server = threading.Thread(target=serve_serial, args=(vc, f"{wire.a_path}?baud=9600"),
+                                      kwargs={"stop": stop, "on_ready": ready.set}, daemon=True)  # fmt: skip
+            server.start()
+            ready.wait(5)
+            bridge = subprocess.Popen(
+                [sys.executable, "-m", "greenwave.cli", "bridge", "hold", "2,6", "--seconds", "60",
+                 "--backup-time", str(backup_s), "--url", f"{wire.b_path}?baud=9600", "--community", COMMUNITY],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 30
+                while vc.status.held != {2, 6} and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(
+                    1.5 * backup_s + rng.uniform(0, backup_s / 2)
+                )  # across keep-alives, killed at any phase
+                held_before = vc.status.held == {2, 6} and vc.status.source is ControlSource.SYSTEM
+                os.kill(bridge.pid, signal.SIGKILL)
+                killed = time.monotonic()
+                while vc.status.source is not ControlSource.BACKUP and time.monotonic() - killed < 30:
+                    time.sleep(0.005)
+                back = time.monotonic()
+                last = vc.last_system_write_s or killed
+                status = vc.status
+                ok = (
+                    held_before
+                    and back - killed <= backup_s + 1.0
+                    and not status.held
+                    and status.pattern == 1
+                )
+                rows.append(
+                    f"  unitBackupTime {backup_s} s: own plan (pattern {status.pattern}, {status.source.value}, "
+                    f"held {sorted(status.held)}) {back - killed:.2f} s after SIGKILL, {back - last:.2f} s after the "
+                    f"last keep-alive; bound {backup_s + 1.0:.1f} s  {'ok' if ok else 'FAIL'}"
+                )
+            finally:
+                bridge.wait(timeout=10)
+                stop.set()
+                server.join(timeout=5)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bridge", description=__doc__.splitlines()[0])
     parser.add_argument("--round-trips", type=int, default=20)
     parser.add_argument("--frames", type=int, default=10_000)
+    parser.add_argument("--kills", type=int, default=3, help="bridge-killed-mid-hold repeats (0: skip)")
     parser.add_argument("--seed", type=int, default=1202)
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args(argv)
@@ -260,7 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     print("fuzz / noise:")
     rows = fuzz(args.frames, rng)
     for row in rows:
-        print(row)
+        print(row, flush=True)
+    if args.kills:
+        print("bridge killed mid-hold:")
+        for row in kill_recovery(args.kills, rng):
+            print(row, flush=True)
     return 0
 
 

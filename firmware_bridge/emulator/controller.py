@@ -122,6 +122,11 @@ class VirtualController:
             )
 
     @property
+    def last_system_write_s(self) -> float | None:
+        """When a system-control object was last written (what restarts the backup timer)."""
+        return self._last_system_write_s
+
+    @property
     def running_pattern(self) -> int:
         if self._source is ControlSource.SYSTEM:
             commanded = self.db.int_of("systemPatternControl")
