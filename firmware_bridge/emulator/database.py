@@ -134,6 +134,7 @@ class Database:
             return None
         phases = self.settings.layout.phases
         mode = {p: self.int_of("splitMode", split, p) for p in phases}
+        coord = frozenset(p for p in phases if self.int_of("splitCoordPhase", split, p))
         return SplitPlan(
             pattern=pattern,
             cycle_s=float(self.int_of("patternCycleTime", pattern)),
@@ -141,11 +142,8 @@ class Database:
             split_s={
                 p: float(self.int_of("splitTime", split, p)) for p in phases if mode[p] != _SPLIT_MODE_OMITTED
             },
-            max_recall=frozenset(
-                p
-                for p in phases
-                if mode[p] == _SPLIT_MODE_MAX_RECALL or self.int_of("splitCoordPhase", split, p)
-            ),
+            max_recall=frozenset(p for p in phases if mode[p] == _SPLIT_MODE_MAX_RECALL) | coord,
+            coord=coord,
             min_recall=frozenset(p for p in phases if mode[p] == _SPLIT_MODE_MIN_RECALL),
         )
 

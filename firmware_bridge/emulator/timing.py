@@ -3,12 +3,17 @@
 Rings run their phases in ring order; phases are grouped by barriers and every ring crosses a barrier together,
 so phases of different barrier groups are never green at once and each ring shows at most one green. A green
 lasts at least its minimum, is extended by actuations until its passage timer gaps out, ends at its maximum,
-at a force-off or at the stored plan's split, and is kept by a hold. Yellow and red clearance always time in full.
-A green with nowhere to go (no call elsewhere) rests.
+at a force-off or at the stored plan's force-off point, and is kept by a hold. Yellow and red clearance always
+time in full. A green with nowhere to go (no call elsewhere) rests.
+
+Under a stored plan the controller runs a cycle: the local cycle timer is (now - offset) mod cycle, zero where the
+coordinated phase's split starts; each phase is forced off at the end of its split minus its clearance, in ring
+order from the coordinated phase. Coordinated phases neither gap nor max out; time a phase leaves unused goes to
+the next one (early return to the coordinated phase).
 
 Pure logic: time comes in as `now_s` and nothing reads a clock; no SNMP, no I/O (see `controller` and `server`).
-Deliberately not modelled: pedestrian intervals, Max2, added initial, cycle/offset synchronisation of the plan
-(splits are floating force-offs), preemption, overlaps.
+Deliberately not modelled: pedestrian intervals, Max2, added initial, permissive periods and offset-seeking
+transitions (a plan is entered at whatever point of the cycle the clock says), preemption, overlaps.
 """
 
 from __future__ import annotations
@@ -124,8 +129,9 @@ class SplitPlan:
     cycle_s: float
     offset_s: float
     split_s: Mapping[int, float]  # 0 or missing: the phase is not served in this pattern
-    max_recall: frozenset[int] = frozenset()  # coordinated phases
+    max_recall: frozenset[int] = frozenset()
     min_recall: frozenset[int] = frozenset()
+    coord: frozenset[int] = frozenset()  # coordinated phases: cycle zero is where their split starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,19 +302,39 @@ class ActuatedTimer:
         elapsed = now_s - ring.start_s
         if ring.phase in inputs.hold or elapsed < t.min_green_s - _EPS:
             return None
-        if ring.phase in inputs.force_off or elapsed >= t.max1_s - _EPS:
+        if ring.phase in inputs.force_off:
             return "hard"
-        if plan is not None:
-            split = plan.split_s.get(ring.phase, 0.0)
-            if elapsed >= max(t.min_green_s, split - t.yellow_s - t.red_clear_s) - _EPS:
+        if plan is not None and plan.cycle_s > 0:
+            if elapsed >= self._to_force_off_s(ring, plan) - _EPS:
                 return "hard"
+            if ring.phase in plan.coord:
+                return None  # held to its force-off point: no gap-out, no max-out
             if ring.phase in plan.max_recall:
-                return None
+                return "hard" if elapsed >= t.max1_s - _EPS else None
+        if elapsed >= t.max1_s - _EPS:
+            return "hard"
         if t.recall is Recall.MAX:
             return None
         if now_s - ring.last_actuation_s >= t.passage_s - _EPS:
             return "soft"
         return None
+
+    def _to_force_off_s(self, ring: _Ring, plan: SplitPlan) -> float:
+        """Seconds from the start of this green to the phase's force-off point in the plan's cycle."""
+        order = ring.order
+        first = next((i for i, p in enumerate(order) if p in plan.coord), 0)
+        point = 0.0
+        for p in order[first:] + order[:first]:
+            point += plan.split_s.get(p, 0.0)
+            if p == ring.phase:
+                break
+        t = self.timings[ring.phase]
+        force_off = point - t.yellow_s - t.red_clear_s
+        started = (ring.start_s - plan.offset_s) % plan.cycle_s
+        to_force_off = (force_off - started) % plan.cycle_s
+        if to_force_off > plan.cycle_s - plan.split_s.get(ring.phase, 0.0):
+            return 0.0  # started late, after its force-off point: only its minimum green
+        return to_force_off
 
     def _start_yellow(self, ring: _Ring, next_phase: int | None, now_s: float) -> None:
         ring.interval, ring.start_s, ring.next_phase = Interval.YELLOW, now_s, next_phase

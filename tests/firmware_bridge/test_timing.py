@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,26 +70,59 @@ def test_gap_out_follows_passage_time() -> None:
     assert abs(end3 - 21.9) < 0.15  # last actuation 19.9 s + passage 2.0 s
 
 
-def test_stored_plan_splits_act_as_force_offs() -> None:
+def test_stored_plan_runs_its_cycle_with_force_offs_at_split_ends() -> None:
     timer = ActuatedTimer()
-    plan = SplitPlan(
-        1, 100, 0, {p: 35.0 if p % 2 == 0 else 15.0 for p in range(1, 9)}, max_recall=frozenset({2, 6})
-    )
-    changes = run(timer, 0, 100, PhaseInputs(veh_call=frozenset({4, 8})), plan)
-    # 2/6: split 35 - yellow 4 - red 1.5 = 29.5 s of green, although vehicles call elsewhere from the start
-    assert changes[0] == (29.5, frozenset())
+    splits = {p: 35.0 if p % 2 == 0 else 15.0 for p in range(1, 9)}
+    plan = SplitPlan(1, 100, 20, splits, max_recall=frozenset({2, 6}), coord=frozenset({2, 6}))
+    changes = run(timer, 0, 500, PhaseInputs(veh_call=frozenset({1, 3, 4, 5, 7, 8})), plan)
+    starts = {}
+    for (_, before), (t, after) in zip(changes, changes[1:], strict=False):
+        for phase in after - before:
+            starts.setdefault(phase, []).append(t)
+        if before == {2, 6} and not after:
+            # coordinated 2/6: cycle zero at offset 20 s, forced off at split 35 - yellow 4 - red 1.5 = 29.5 s
+            assert (t - 20) % 100 == pytest.approx(29.5, abs=0.01)
+    # ring order from the coordinated phase: 2 | 3, 4 | 1, each starting where the previous split ends
+    for phase, offset_in_cycle in ((3, 35.0), (4, 50.0), (1, 85.0), (2, 0.0)):
+        late = [t for t in starts[phase] if t > 150]
+        assert len(late) >= 3
+        assert all((t - 20) % 100 == pytest.approx(offset_in_cycle, abs=0.01) for t in late), (phase, late)
+
+
+def test_a_phase_that_gaps_out_gives_its_time_to_the_next() -> None:
+    timer = ActuatedTimer()
+    splits = {p: 35.0 if p % 2 == 0 else 15.0 for p in range(1, 9)}
+    plan = SplitPlan(1, 100, 0, splits, max_recall=frozenset({2, 6}), coord=frozenset({2, 6}))
+    run(timer, 0, 309.9, PhaseInputs(veh_call=frozenset({4})), plan)
+    run(
+        timer, 310.0, 310.0, PhaseInputs(veh_call=frozenset({4}), actuated=frozenset({3})), plan
+    )  # one car on 3
+    changes = run(timer, 310.1, 400, PhaseInputs(veh_call=frozenset({4})), plan)
+    start3 = next(t for (_, b), (t, a) in zip(changes, changes[1:], strict=False) if 3 in a - b)
+    start4 = next(t for (_, b), (t, a) in zip(changes, changes[1:], strict=False) if 4 in a - b)
+    end4 = next(t for (_, b), (t, a) in zip(changes, changes[1:], strict=False) if 4 in b - a)
+    assert start3 == pytest.approx(335.0)  # its window opens at 35 s
+    assert start4 == pytest.approx(344.5)  # 3 gapped out at its 5 s minimum + 4.5 s clearance: 4 starts early
+    assert end4 == pytest.approx(379.5)  # ...and is still forced off at its fixed point, 85 - 5.5 s
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
         st.tuples(*(st.frozensets(st.integers(1, 8), max_size=3) for _ in range(5))), min_size=1, max_size=12
-    )
+    ),
+    st.booleans(),
 )
 def test_fuzz_never_conflicting_greens_and_clearances_run_in_full(
-    script: list[tuple[frozenset[int], ...]],
+    script: list[tuple[frozenset[int], ...]], with_plan: bool
 ) -> None:
     timer = ActuatedTimer()
+    splits = {p: 35.0 if p % 2 == 0 else 15.0 for p in range(1, 9)}
+    plan = (
+        SplitPlan(1, 100, 7, splits, max_recall=frozenset({2, 6}), coord=frozenset({2, 6}))
+        if with_plan
+        else None
+    )
     now = 0.0
     yellow_since: dict[int, float] = {}
     green_since: dict[int, float] = {}
@@ -97,7 +131,7 @@ def test_fuzz_never_conflicting_greens_and_clearances_run_in_full(
         for _ in range(60):  # 6 s per script entry
             now = round(now + DT, 1)
             before = timer.signal
-            sig = timer.step(now, inputs)
+            sig = timer.step(now, inputs, plan)
             greens = sorted(sig.greens)
             for a in greens:
                 for b in greens:
