@@ -75,7 +75,7 @@ def test_stored_plan_runs_its_cycle_with_force_offs_at_split_ends() -> None:
     splits = {p: 35.0 if p % 2 == 0 else 15.0 for p in range(1, 9)}
     plan = SplitPlan(1, 100, 20, splits, max_recall=frozenset({2, 6}), coord=frozenset({2, 6}))
     changes = run(timer, 0, 500, PhaseInputs(veh_call=frozenset({1, 3, 4, 5, 7, 8})), plan)
-    starts = {}
+    starts: dict[int, list[float]] = {}
     for (_, before), (t, after) in zip(changes, changes[1:], strict=False):
         for phase in after - before:
             starts.setdefault(phase, []).append(t)
