@@ -210,6 +210,7 @@ def fuzz(n: int, rng: random.Random) -> list[str]:
                 decoded.append(decode_message(f.payload))
             except BridgeProtocolError:
                 counts["rejected by the SNMP decoder"] += 1
+                by_kind[f"{kind}: passed the FCS, rejected by the SNMP decoder"] += 1
         worst_s = max(worst_s, time.perf_counter() - t0)
         if decoded and decoded[-1] == good:
             counts["good frame after a bad one recovered"] += 1
