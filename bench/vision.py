@@ -226,7 +226,8 @@ def run_speed(detector: OnnxDetector, frames: Sequence[np.ndarray], cams: Sequen
         for i, f in enumerate(frames):
             counter.update(detector.detect([f])[0], i * 0.1)
 
-    bare(), pipeline()  # warm-up
+    bare()  # warm-up
+    pipeline()
     bare_fps, pipe_fps = [], []
     for _ in range(repeats):  # alternate, so load changes hit both alike
         bare_fps.append(_median_fps(bare, len(frames), 1))
@@ -258,7 +259,7 @@ def _ultralytics_fps(model: Path, frames: Sequence[np.ndarray], detector: OnnxDe
     except ImportError:
         return None
     yolo = YOLO(str(model), task="detect")
-    kw = {"imgsz": list(detector.input_hw), "conf": detector.config.conf_threshold,
+    kw: dict[str, Any] = {"imgsz": list(detector.input_hw), "conf": detector.config.conf_threshold,
           "iou": detector.config.iou_threshold, "verbose": False, "device": "cpu"}
 
     def run() -> None:

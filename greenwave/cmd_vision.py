@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--imgsz", type=int, default=320)
     t.add_argument("--model", default="yolov8n.yaml", help="Ultralytics model yaml (trained from scratch)")
     t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--init", metavar="WEIGHTS", help="continue training from these .pt weights (fine-tune)")
     t.set_defaults(func=_train)
 
     b = sub.add_parser("bench", help="benchmarks")
@@ -53,12 +54,14 @@ def _log(msg: str) -> None:
 
 
 def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_out: Path | None,
-                 epochs: int, imgsz: int, model_yaml: str, time_h: float | None) -> Path:
+                 epochs: int, imgsz: int, model_yaml: str, time_h: float | None,
+                 init_weights: str | None = None) -> Path:
     """Render the dataset, train, export; returns the ONNX path."""
     from sim.dataset import render_yolo_dataset
     from vision.training import TrainSettings, export_onnx, train_detector
 
-    settings = TrainSettings(model_yaml=model_yaml, imgsz=imgsz, epochs=epochs, time_h=time_h, seed=seed)
+    settings = TrainSettings(model_yaml=model_yaml, imgsz=imgsz, epochs=epochs, time_h=time_h, seed=seed,
+                             init_weights=init_weights)
     data = render_yolo_dataset(out_dir / "dataset", n_train=n_train, n_val=n_val, seed=seed, log=_log)
     _log(f"dataset ready: {data}")
     weights = train_detector(data, out_dir, settings)
@@ -71,7 +74,7 @@ def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_ou
 def _train(args: argparse.Namespace) -> int:
     run_training(Path(args.out), n_train=args.images, n_val=args.val_images, seed=args.seed,
                  model_out=Path(args.model_out) if args.model_out else None, epochs=args.epochs,
-                 imgsz=args.imgsz, model_yaml=args.model, time_h=args.time_h)
+                 imgsz=args.imgsz, model_yaml=args.model, time_h=args.time_h, init_weights=args.init)
     return 0
 
 

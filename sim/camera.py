@@ -261,7 +261,7 @@ class SyntheticCamera:
         w, h = self._size
         img = self._static.copy()
         ids = np.zeros((h, w), np.uint16)
-        drawn = []
+        drawn: list[tuple[VehicleState, int, float, tuple[int, int, int, int]]] = []
         near = [v for v in vehicles if (v.x_m - cam.centre[0]) ** 2 + (v.y_m - cam.centre[1]) ** 2 < MAX_RANGE_M**2]
         near.sort(key=lambda v: -((v.x_m - cam.centre[0]) ** 2 + (v.y_m - cam.centre[1]) ** 2))
         shadow = np.zeros((h, w), np.uint8) if cond.shadows else None

@@ -6,6 +6,7 @@ Pure numpy/OpenCV image operations; nothing here knows about SUMO or the scene g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,7 +41,7 @@ def random_conditions(rng: np.random.Generator, name: str | None = None) -> Cond
     if name is None:
         name = str(rng.choice(CONDITIONS, p=[0.4, 0.15, 0.25, 0.2]))
     az = rng.uniform(0, 360)
-    common = {
+    common: dict[str, Any] = {
         "sun_azimuth_deg": az,
         "shake_px": rng.uniform(0, 1.5),
         "jpeg_quality": int(rng.integers(55, 95)),
@@ -90,13 +91,14 @@ def apply_sensor(
     img_f = img_f * cond.exposure
     if cond.noise_sigma > 0:
         img_f = img_f + rng.normal(0, cond.noise_sigma, (h, w, 1)).astype(np.float32)
-    img = np.clip(img_f, 0, 255).astype(np.uint8)
+    img: np.ndarray = np.clip(img_f, 0, 255).astype(np.uint8)
     dx, dy = (float(v) for v in rng.normal(0, cond.shake_px, 2)) if cond.shake_px > 0 else (0.0, 0.0)
     if abs(dx) > 0.2 or abs(dy) > 0.2:
-        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
         img = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
     if cond.jpeg_quality < 95:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, cond.jpeg_quality])
-        if ok:
-            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+        if decoded is not None:
+            img = decoded
     return img, (dx, dy)

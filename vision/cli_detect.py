@@ -83,7 +83,7 @@ def _open_writer(path: Path, frame: Any, fps: float) -> Any:
     import cv2
 
     h, w = frame.shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise VisionError(f"--out {path}: expected a writable video file, found the writer cannot open it")
     return writer

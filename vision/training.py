@@ -26,6 +26,7 @@ class TrainSettings:
     time_h: float | None = None  # wall-clock cap; Ultralytics then fits its schedule to it
     export_hw: tuple[int, int] = (192, 320)  # ONNX input (H, W): 640x360 frames letterbox to 320x180 + pad
     seed: int = 0
+    init_weights: str | None = None  # continue from these .pt weights instead of training from scratch
     workers: int = 0
     device: str = "cpu"
 
@@ -52,7 +53,7 @@ def train_detector(data_yaml: str | Path, out_dir: str | Path, settings: TrainSe
     """Train from `settings.model_yaml` on a YOLO dataset; returns the best .pt weights path."""
     out = Path(out_dir).resolve()
     yolo = _import_yolo(out / "ultralytics_config")
-    model = yolo(settings.model_yaml)
+    model = yolo(settings.init_weights or settings.model_yaml)
     kwargs: dict[str, Any] = {
         "data": str(Path(data_yaml).resolve()), "imgsz": settings.imgsz, "epochs": settings.epochs,
         "batch": settings.batch, "workers": settings.workers, "device": settings.device, "amp": False,
@@ -62,6 +63,8 @@ def train_detector(data_yaml: str | Path, out_dir: str | Path, settings: TrainSe
     }
     if settings.time_h:
         kwargs["time"] = settings.time_h
+    if settings.init_weights:
+        kwargs.update(warmup_epochs=0.5, lr0=0.005)
     model.train(**kwargs)
     weights = out / "train" / "weights"
     best = weights / "best.pt" if (weights / "best.pt").is_file() else weights / "last.pt"
