@@ -11,12 +11,14 @@ Typed reads (`status()`), plan download (`download`) and real-time commands (`re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from configs.bridge import BridgeConfig, BridgePlanConfig
 from firmware_bridge.client import SnmpClient
 from firmware_bridge.ntcip import (
+    OBJECTS,
     ControlCol,
     StatusCol,
     UnitControlStatus,
@@ -29,7 +31,9 @@ from firmware_bridge.plan import SPLIT_MODES, DownloadReport, PatternPlan, Split
 from firmware_bridge.realtime import RealtimeCommander
 from firmware_bridge.transport import Link, open_link
 
-__all__ = ["BridgeStatus", "FieldBridge", "plan_from_config"]
+__all__ = ["BridgeStatus", "DetectorReading", "FieldBridge", "PhaseTimingReadback", "plan_from_config"]
+
+_OCCUPANCY_MAX_RAW = 200  # 0..200 = 0..100 % in 0.5 % steps; 210..255 are detector fault codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,26 @@ class BridgeStatus:
             return UnitControlStatus(self.unit_control_status).name.lower()
         except ValueError:
             return str(self.unit_control_status)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseTimingReadback:
+    """A phase's timing as the controller stores it, in seconds."""
+
+    phase: int
+    min_green_s: float
+    passage_s: float
+    max1_s: float
+    yellow_s: float
+    red_clear_s: float
+    ring: int
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorReading:
+    detector: int
+    volume_veh: int  # vehicles in the last volumeOccupancyPeriod
+    occupancy_pct: float | None  # None when the controller reports a detector fault
 
 
 def plan_from_config(cfg: BridgePlanConfig) -> PatternPlan:
@@ -108,6 +132,36 @@ class FieldBridge:
         v = [x if isinstance(x, int) else 0 for x in self.client.get(oids)]
         return BridgeStatus(v[0], v[1], v[2], v[3], mask_to_phases(v[4]), mask_to_phases(v[5]), mask_to_phases(v[6]),
                             mask_to_phases(v[7]), mask_to_phases(v[8]))  # fmt: skip
+
+    def phase_timings(self, phases: Sequence[int]) -> list[PhaseTimingReadback]:
+        """Read the phase table rows of `phases` (units converted from the MIB's tenths where needed)."""
+        names = (
+            "phaseMinimumGreen",
+            "phasePassage",
+            "phaseMaximum1",
+            "phaseYellowChange",
+            "phaseRedClear",
+            "phaseRing",
+        )
+        oids = [oid_of(n, p) for p in phases for n in names]
+        raw = self.client.get(oids)
+        out = []
+        for i, p in enumerate(phases):
+            row = [OBJECTS[n].from_raw(raw[i * len(names) + k]) for k, n in enumerate(names)]
+            nums = [float(v) if isinstance(v, int | float) else 0.0 for v in row]
+            out.append(PhaseTimingReadback(p, nums[0], nums[1], nums[2], nums[3], nums[4], int(nums[5])))
+        return out
+
+    def detectors(self, detectors: Sequence[int]) -> list[DetectorReading]:
+        """Volume and occupancy of the last period per detector (NTCIP 1202 volumeOccupancyTable)."""
+        oids = [oid_of(n, d) for d in detectors for n in ("detectorVolume", "detectorOccupancy")]
+        raw = [v if isinstance(v, int) else -1 for v in self.client.get(oids)]
+        return [
+            DetectorReading(
+                d, raw[2 * i], raw[2 * i + 1] / 2 if 0 <= raw[2 * i + 1] <= _OCCUPANCY_MAX_RAW else None
+            )
+            for i, d in enumerate(detectors)
+        ]
 
     def download(self, plan: PatternPlan, *, activate: bool = False) -> DownloadReport:
         return download_plan(self.client, plan, activate=activate)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from firmware_bridge.emulator.database import Database, DatabaseSettings, WriteRefused, merged
+from firmware_bridge.emulator.detectors import VolumeOccupancy
 from firmware_bridge.emulator.timing import ActuatedTimer, PhaseInputs, SignalState, SplitPlan
 from firmware_bridge.errors import BridgeProtocolError
 from firmware_bridge.ntcip import (
@@ -80,19 +81,19 @@ class VirtualController:
         self._transaction = DbTransaction.NORMAL
         self._pending: dict[Oid, Value] = {}
         self._actuated: frozenset[int] = frozenset()
-        self.volumes = [0] * 8
+        self.detectors = VolumeOccupancy(n_detectors=8, period_s=float(self.db.int_of("volumeOccupancyPeriod")),
+                                         now_s=now_s)  # fmt: skip
         self.log: list[str] = []  # refused writes and mode changes, for tests and the emulate command
 
     # -- time ------------------------------------------------------------------------------------------
     def actuate(self, phases: frozenset[int]) -> None:
-        """Detector presence by phase from now on (a simulator's detectors, or tests)."""
-        for p in phases - self._actuated:
-            if 1 <= p <= len(self.volumes):
-                self.volumes[p - 1] += 1
+        """Detector presence by phase from now on (a simulator's detectors, or tests); detector d calls phase d."""
+        self.detectors.presence(phases)
         self._actuated = frozenset(phases)
 
     def step(self, now_s: float) -> SignalState:
         self._now_s = max(now_s, self._now_s)
+        self.detectors.advance(self._now_s)
         self._check_backup_timer()
         if self._source is ControlSource.SYSTEM:
             inputs = PhaseInputs(
@@ -203,18 +204,18 @@ class VirtualController:
         values.update({
             oid_of("maxPhases"): len(self.settings.layout.phases),
             oid_of("maxPhaseGroups"): 1,
-            oid_of("maxVehicleDetectors"): len(self.volumes),
+            oid_of("maxVehicleDetectors"): self.detectors.n_detectors,
             oid_of("maxPatterns"): 4,
             oid_of("unitControlStatus"): int(status.unit_control_status),
             oid_of("unitFlashStatus"): 2,  # notFlash
             oid_of("coordPatternStatus"): status.pattern if plan else 0,
             oid_of("localFreeStatus"): 1 if plan else 3,  # 1 other(coordinating), 3 commandFree
             oid_of("coordCycleStatus"): cycle_s,
-            oid_of("volumeOccupancySequence"): 0,
+            oid_of("volumeOccupancySequence"): self.detectors.sequence,
         })  # fmt: skip
-        for det, volume in enumerate(self.volumes, start=1):
-            values[oid_of("detectorVolume", det)] = volume % 256
-            values[oid_of("detectorOccupancy", det)] = 0
+        for det in range(1, self.detectors.n_detectors + 1):
+            values[oid_of("detectorVolume", det)] = self.detectors.reported_volume[det - 1]
+            values[oid_of("detectorOccupancy", det)] = self.detectors.reported_occupancy_raw[det - 1]
         if self.settings.supports_transactions:
             values[oid_of("dbCreateTransaction")] = int(self._transaction)
         return values

@@ -165,3 +165,29 @@ def test_plan_download_read_back_catches_a_mismatch() -> None:
     report = download_plan(client, make_plan())
     assert report.mismatches == ("patternOffsetTime.2: wrote 5, read back 0",)
     assert not report.ok
+
+
+def test_typed_reads_convert_units() -> None:
+    from firmware_bridge.bridge import FieldBridge
+
+    vc, link, client, clock = make_setup()
+    bridge = FieldBridge(link, client, backup_time_s=10)
+    (two,) = bridge.phase_timings([2])
+    assert (two.min_green_s, two.passage_s, two.yellow_s, two.red_clear_s, two.ring) == (
+        8.0,
+        2.0,
+        4.0,
+        1.5,
+        1,
+    )
+    # detector 3: two vehicles, occupied 6 s + 9 s of the 60 s period; detector 4 idle
+    for t, present in ((1.0, {3}), (7.0, set()), (20.0, {3}), (29.0, set())):
+        vc.step(t)
+        vc.actuate(frozenset(present))
+    assert [(r.volume_veh, r.occupancy_pct) for r in bridge.detectors([3])] == [
+        (0, 0.0)
+    ]  # period still running
+    vc.step(60.0)
+    readings = bridge.detectors([3, 4])
+    assert [(r.detector, r.volume_veh, r.occupancy_pct) for r in readings] == [(3, 2, 25.0), (4, 0, 0.0)]
+    assert client.get([oid_of("volumeOccupancySequence")]) == [1]

@@ -47,7 +47,10 @@ def test_bad_urls(call: object, url: str, match: str) -> None:
 
 
 def test_missing_device_is_a_link_error() -> None:
-    with pytest.raises(BridgeLinkError, match=r"/dev/does-not-exist\?baud=9600: expected an openable serial port, found: .*No such file"):
+    with pytest.raises(
+        BridgeLinkError,
+        match=r"/dev/does-not-exist\?baud=9600: expected an openable serial port, found: .*No such file",
+    ):
         open_link("/dev/does-not-exist?baud=9600")
 
 
