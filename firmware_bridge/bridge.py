@@ -1,7 +1,7 @@
 """`FieldBridge`: one controller, opened from a `BridgeConfig`, with the three command paths behind one object.
 
     with FieldBridge.open(config) as bridge:      # leaving the block always releases control
-        bridge.realtime.step(now_s, PhaseCommand(hold=frozenset({2})))
+        bridge.command(now_s, PhaseCommand(hold=frozenset({2})), inputs_healthy=detectors_ok)
         report = bridge.download(plan)
         print(bridge.status())
 
@@ -28,7 +28,7 @@ from firmware_bridge.ntcip import (
     status_oid,
 )
 from firmware_bridge.plan import SPLIT_MODES, DownloadReport, PatternPlan, SplitEntry, download_plan
-from firmware_bridge.realtime import RealtimeCommander
+from firmware_bridge.realtime import PhaseCommand, RealtimeCommander
 from firmware_bridge.transport import Link, open_link
 
 __all__ = ["BridgeStatus", "DetectorReading", "FieldBridge", "PhaseTimingReadback", "plan_from_config"]
@@ -132,6 +132,16 @@ class FieldBridge:
         v = [x if isinstance(x, int) else 0 for x in self.client.get(oids)]
         return BridgeStatus(v[0], v[1], v[2], v[3], mask_to_phases(v[4]), mask_to_phases(v[5]), mask_to_phases(v[6]),
                             mask_to_phases(v[7]), mask_to_phases(v[8]))  # fmt: skip
+
+    def command(self, now_s: float, command: PhaseCommand | None, *, inputs_healthy: bool = True) -> bool:
+        """One real-time tick: send `command` when due; release when there is none or the inputs are unhealthy.
+
+        Returns:
+            Whether anything was written.
+        Raises:
+            BridgeError: the link failed; control was released first (or is left to the backup timer).
+        """
+        return self.realtime.step(now_s, command if inputs_healthy else None)
 
     def phase_timings(self, phases: Sequence[int]) -> list[PhaseTimingReadback]:
         """Read the phase table rows of `phases` (units converted from the MIB's tenths where needed)."""

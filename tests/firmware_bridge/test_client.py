@@ -191,3 +191,19 @@ def test_typed_reads_convert_units() -> None:
     readings = bridge.detectors([3, 4])
     assert [(r.detector, r.volume_veh, r.occupancy_pct) for r in readings] == [(3, 2, 25.0), (4, 0, 0.0)]
     assert client.get([oid_of("volumeOccupancySequence")]) == [1]
+
+
+def test_unhealthy_inputs_release_control() -> None:
+    from firmware_bridge.bridge import FieldBridge
+
+    vc, link, client, clock = make_setup()
+    with FieldBridge(link, client, backup_time_s=10) as bridge:
+        assert bridge.command(0.0, PhaseCommand(hold=frozenset({2})))
+        assert vc.status.held == {2}
+        assert bridge.command(0.5, PhaseCommand(hold=frozenset({2})), inputs_healthy=False)
+        assert vc.status.held == frozenset() and vc.status.source is ControlSource.OWN_PLAN
+        assert not bridge.command(
+            0.6, PhaseCommand(hold=frozenset({2})), inputs_healthy=False
+        )  # nothing to release
+        assert bridge.command(1.0, PhaseCommand(force_off=frozenset({2})))
+    assert vc.status.source is ControlSource.OWN_PLAN  # leaving the block released the force-off
