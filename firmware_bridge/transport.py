@@ -93,8 +93,10 @@ def open_serial_port(url: str) -> Any:
     """
     target, baud = split_serial_url(url)
     try:
-        return serial.serial_for_url(target, baudrate=baud, timeout=_READ_SLICE_S, write_timeout=5.0)
-    except (serial.SerialException, OSError, ValueError) as exc:
+        # rfc2217:// refuses a write timeout (NotImplementedError); the others get one so a stuck line raises
+        extra = {} if target.startswith("rfc2217://") else {"write_timeout": 5.0}
+        return serial.serial_for_url(target, baudrate=baud, timeout=_READ_SLICE_S, **extra)
+    except (serial.SerialException, OSError, ValueError, NotImplementedError) as exc:
         raise BridgeLinkError(f"{url}: expected an openable serial port, found: {exc}") from exc
 
 

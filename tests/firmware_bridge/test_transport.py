@@ -124,3 +124,84 @@ def test_udp_to_nobody_times_out() -> None:
         client = SnmpClient(UdpLink("127.0.0.1", port), COMMUNITY, timeout_s=0.05, retries=1, backoff_s=0.0)
         with pytest.raises(BridgeTimeout, match=f"udp://127.0.0.1:{port}: expected a response"):
             client.get([oid_of("unitBackupTime")])
+
+
+def _pty_port_class() -> type:
+    import serial
+
+    class PtyPort(serial.Serial):
+        """A pty has no modem lines: report them idle and ignore RTS/DTR changes."""
+
+        cts = dsr = ri = cd = property(lambda self: False)
+
+        def _update_rts_state(self) -> None:
+            pass
+
+        def _update_dtr_state(self) -> None:
+            pass
+
+    return PtyPort
+
+
+class _SocketWriter:
+    """What pyserial's PortManager writes its telnet negotiation to (see pyserial's rfc2217_server example)."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+
+    def write(self, data: bytes) -> None:
+        self.conn.sendall(data)
+
+
+def test_rfc2217_url_reaches_a_controller_behind_an_rfc2217_port_server() -> None:
+    """pyserial's own RFC 2217 PortManager serves one end of a pty cable; the emulator sits on the other."""
+    import time
+
+    import serial.rfc2217
+
+    from firmware_bridge.emulator.server import serve_serial
+    from firmware_bridge.ptywire import PtyWire
+
+    _PtyPort = _pty_port_class()
+    with PtyWire() as wire:
+        vc = VirtualController(community=COMMUNITY, now_s=time.monotonic())
+        stop, ready = threading.Event(), threading.Event()
+        emu = threading.Thread(target=serve_serial, args=(vc, wire.a_path), kwargs={"stop": stop, "on_ready": ready.set},
+                               daemon=True)  # fmt: skip
+        emu.start()
+        assert ready.wait(5)
+        server = socket.create_server(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            conn.settimeout(0.02)
+            tty = _PtyPort(wire.b_path, timeout=0.02)
+            manager = serial.rfc2217.PortManager(tty, _SocketWriter(conn))
+            while not stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    tty.write(b"".join(manager.filter(data)))
+                except TimeoutError:
+                    pass
+                out = tty.read(tty.in_waiting or 1)
+                if out:
+                    conn.sendall(b"".join(manager.escape(out)))
+            tty.close()
+            conn.close()
+
+        relay = threading.Thread(target=serve, daemon=True)
+        relay.start()
+        try:
+            link = open_link(f"rfc2217://127.0.0.1:{port}?baud=9600", address=1)
+            client = SnmpClient(link, COMMUNITY, timeout_s=1.0)
+            client.set([(oid_of("phaseControlGroupForceOff", 1), 0x20)])
+            assert vc.db.get("phaseControlGroupForceOff", 1) == 0x20
+            link.close()
+        finally:
+            stop.set()
+            relay.join(2)
+            emu.join(2)
+            server.close()
