@@ -58,7 +58,7 @@ class ControllerParams(StrictModel):
         description="In planned greens, a lane gaps out when its next vehicle is this late.",
     )
     extension_probe_s: tuple[float, ...] = Field(
-        default=(1.0, 2.0, 4.0, 8.0),
+        default=(1.0, 2.0, 4.0, 8.0, 16.0),
         min_length=1,
         description="Green extensions compared against switching now.",
     )

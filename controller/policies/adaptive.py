@@ -1,28 +1,31 @@
 """Schedule-driven adaptive control in the style of Surtrac: each second, plan the next minute and act on its start.
 
 Every second of a green past its minimum, the controller predicts, per incoming lane, when each vehicle it can see
-reaches the stop line (queued: now; moving: distance / speed), adds the vehicles expected to enter the zone later
-(smoothed measured arrival flow), and scores candidate schedules over `horizon_s` by the total delay they cause:
+reaches the stop line (queued: now; moving: distance / speed), adds the vehicles expected to enter the zone within
+`horizon_s` (smoothed measured arrival flow), and scores schedules by the total delay of all those vehicles:
 
-    switch now to q  (for each phase q ahead in the program's cyclic order that would serve a waiting vehicle)
-    extend d seconds, then switch to the best q  (d in `extension_probe_s`)
+    switch now to q: for each phase q ahead in the program's cyclic order that would serve a waiting vehicle
+        better than the current green, a plan "clearance, q, then the sequence" is rolled out until every
+        predicted vehicle is served; each planned green lasts until its lanes gap out (`gap_s`) within its
+        min/max green, and phases with nothing left to serve are skipped;
+    extend d, then the best switch plan shifted by d: for d in `extension_probe_s` (up to the max green).
 
-A schedule is rolled out lane by lane: vehicles discharge one saturation headway apart (longer for permissive
-links, none through a blocked exit), after `startup_lost_s` when a lane's green begins; each later green in the
-rollout lasts until its lanes gap out (`gap_s`) within its min/max green, then the next phase with vehicles
-follows after the yellow/all-red. The controller extends when some extension has less delay than switching now
-(by `switch_margin_veh_s`), and otherwise starts the best switch. Only the first second is executed; the plan is
-recomputed from fresh measurements next second (rolling horizon).
+A rollout discharges each lane one saturation headway apart (longer for permissive 'g' links, none through a
+blocked exit), after `startup_lost_s` when a lane's green begins. Plans are not truncated at the horizon (every
+predicted vehicle is served, so delaying others is never free), and the extension plans reuse the switch plan's
+windows, so the comparison measures the shift alone rather than noise between two re-planned schedules. The
+controller extends when some extension has less delay than switching now (by `switch_margin_veh_s`) and otherwise
+starts the best switch; only the first second is executed and everything is re-planned next second.
 
 Phase sequence rule: phases are served in the program's cyclic order. A phase is skipped when no vehicle waits
 that it would serve better than the current green does, and the plan may skip a phase that has such vehicles when
-serving the following phase first gives less delay over the horizon; a skipped phase is still bounded by the
-max-red rule (`max_red_due`, asked for before the guard has to force it), so skipping can delay a movement, never
-starve it. Spillback: links into an exit whose occupancy is at least `spillback_occupancy` with halting vehicles
-get no discharge in the plan, so the plan does not feed a blocked exit.
+serving the following phase first gives less delay; a skipped phase is still bounded by the max-red rule
+(`max_red_due`, asked for before the guard has to force it), so skipping can delay a movement, never starve it.
+Spillback: links into an exit whose occupancy is at least `spillback_occupancy` with halting vehicles get no
+discharge in the plan, so the plan does not feed a blocked exit and serves other movements instead.
 
-Cost per decision is a handful of rollouts, each linear in the visible vehicles: pure Python, no allocation beyond
-a few lists. It deliberately does not coordinate with neighbours beyond what their outflows show as arrivals.
+Cost per decision is a few rollouts, each linear in the predicted vehicles: pure Python, no numpy. Not done:
+explicit coordination with neighbours (their outflows reach it only as measured arrivals).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import Sequence
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage, max_red_due
 from controller.measurement import IntersectionMeasurement, LaneMeasurement
-from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable
+from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable, status_at
 from controller.registry import register
 from controller.signal_model import SignalModel
 
@@ -65,6 +68,7 @@ class AdaptiveController:
     # -- the PhaseController interface -----------------------------------------------------------------------
 
     def decide(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
+        status = status_at(status, measurement.now_s)
         table = self.table
         lanes = table.lane_measurements(measurement.incoming)
         counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
@@ -83,26 +87,35 @@ class AdaptiveController:
         due = max_red_due(self.model, cur, g, status.red_wait_s, self._demand)
         if due is not None:
             return due
+        at_max = g >= phase.max_green_s - 1.0 + _EPS  # this is the last second the green may run
         rates = table.effective_rates(measurement.outgoing, self.params.spillback_occupancy)
         cands = self._candidates(cur, counts, rates)
         if not cands:
-            return cur  # nothing waits elsewhere: keep the green (the guard ends it at max)
+            return self._next_with_demand(cur, counts) if at_max else cur
         arrivals = self._arrivals(lanes)
-        switch_cost = {q: self._rollout(arrivals, rates, cur, 0.0, q) for q in cands}
-        best_q = min(cands, key=lambda q: (switch_cost[q], cands.index(q)))
-        self.last_plan = {f"switch->{q}": c for q, c in switch_cost.items()}
-        room = phase.max_green_s - g
-        if room < 1.0 - _EPS:
+        plans = {q: self._plan(arrivals, rates, cur, q) for q in cands}
+        best_q = min(cands, key=lambda q: (plans[q][0], cands.index(q)))
+        best_switch, windows = plans[best_q]
+        self.last_plan = {f"switch->{q}": c for q, (c, _w) in plans.items()}
+        if at_max:
             return best_q
-        best_switch = switch_cost[best_q]
+        room = phase.max_green_s - g
         for d in self.params.extension_probe_s:
             if d > room + _EPS:
                 break
-            cost = self._rollout(arrivals, rates, cur, d, best_q)
+            cost = self._extended(arrivals, rates, cur, d, windows)
             self.last_plan[f"extend{d:g}"] = cost
             if cost + self.params.switch_margin_veh_s < best_switch - _EPS:
                 return cur
         return best_q
+
+    def _next_with_demand(self, cur: int, counts: Sequence[int]) -> int:
+        n = self.model.n_phases
+        for step in range(1, n):
+            k = (cur + step) % n
+            if any(counts[i] > 0 for i in self.table.served[k]):
+                return k
+        return (cur + 1) % n
 
     def demand(self, measurement: IntersectionMeasurement) -> Sequence[bool] | None:
         return self._demand
@@ -149,119 +162,174 @@ class AdaptiveController:
             out.append(times)
         return out
 
-    def _rollout(
+    def _plan(
+        self,
+        arrivals: list[list[float]],
+        rates: Sequence[Sequence[float]],
+        cur: int,
+        first: int,
+    ) -> tuple[float, list[tuple[int, float, float]]]:
+        """Switch now to `first`, then follow the sequence until every predicted vehicle is served.
+
+        Each green lasts until its lanes gap out (within min/max green); phases without remaining vehicles are
+        skipped. Returns (total delay in vehicle-seconds, the green windows (phase, start_s, end_s)).
+        """
+        sim = _Rollout(self, arrivals, rates, cur)
+        phases = self.model.phases
+        n = self.model.n_phases
+        windows: list[tuple[int, float, float]] = []
+        t = self._clear[cur][first]
+        p = first
+        while len(windows) < 3 * n:
+            end = t + sim.clearing_s(p, t)
+            sim.serve(p, t, end)
+            windows.append((p, t, end))
+            nxt = -1
+            for step in range(1, n):
+                q = (p + step) % n
+                if sim.waiting(q, end + self._clear[p][q] + phases[q].min_green_s):
+                    nxt = q
+                    break
+            if nxt < 0:
+                if not sim.waiting(p, float("inf")):
+                    break
+                nxt = (p + 1) % n  # only later arrivals remain: keep cycling to reach them
+            t = end + self._clear[p][nxt]
+            p = nxt
+        return sim.delay + sim.leftover(t), windows
+
+    def _extended(
         self,
         arrivals: list[list[float]],
         rates: Sequence[Sequence[float]],
         cur: int,
         extend_s: float,
-        first: int,
+        windows: list[tuple[int, float, float]],
     ) -> float:
-        """Total delay (vehicle-seconds, truncated at the horizon) of: extend `extend_s`, then `first`, then on."""
-        params = self.params
-        horizon = params.horizon_s
-        headway = self.headway_s
-        startup = params.startup_lost_s
-        gap = params.gap_s
-        phases = self.model.phases
-        served = self.table.served
+        """Delay of: extend the current green `extend_s`, then the same windows as the switch plan, shifted."""
+        sim = _Rollout(self, arrivals, rates, cur)
+        sim.serve(cur, 0.0, extend_s)
+        t = extend_s
+        for p, start, end in windows:
+            sim.serve(p, start + extend_s, end + extend_s)
+            t = end + extend_s
+        return sim.delay + sim.leftover(t)
+
+
+class _Rollout:
+    """Lane-by-lane queue discharge under a sequence of green windows (one candidate schedule)."""
+
+    __slots__ = (
+        "arrivals",
+        "delay",
+        "free_at",
+        "gap",
+        "green_end",
+        "headway",
+        "phases",
+        "ptr",
+        "rates",
+        "served",
+        "startup",
+    )
+
+    def __init__(
+        self,
+        ctrl: AdaptiveController,
+        arrivals: list[list[float]],
+        rates: Sequence[Sequence[float]],
+        cur: int,
+    ) -> None:
         n_lanes = len(arrivals)
-        ptr = [0] * n_lanes
-        free_at = [0.0] * n_lanes
-        green_end = [0.0 if rates[cur][i] > 0 else -1e9 for i in range(n_lanes)]
-        delay = 0.0
+        self.arrivals = arrivals
+        self.rates = rates
+        self.served = ctrl.table.served
+        self.phases = ctrl.model.phases
+        self.headway = ctrl.headway_s
+        self.startup = ctrl.params.startup_lost_s
+        self.gap = ctrl.params.gap_s
+        self.ptr = [0] * n_lanes
+        self.free_at = [0.0] * n_lanes
+        self.green_end = [0.0 if rates[cur][i] > 0 else -1e9 for i in range(n_lanes)]
+        self.delay = 0.0
 
-        def serve(p: int, start: float, end: float) -> float:
-            total = 0.0
-            rp = rates[p]
-            for i in served[p]:
-                r = rp[i]
-                if r <= 0.0:
-                    continue
-                arr = arrivals[i]
-                k = ptr[i]
-                if k >= len(arr):
-                    continue
-                h = headway / r
-                t = start + (0.0 if green_end[i] >= start - 0.5 else startup)
-                if free_at[i] > t:
-                    t = free_at[i]
-                while k < len(arr):
-                    a = arr[k]
-                    d = a if a > t else t
-                    if d > end:
-                        break
-                    total += (d if d < horizon else horizon) - a if a < horizon else 0.0
-                    t = d + h
-                    k += 1
-                ptr[i] = k
-                free_at[i] = t
-                green_end[i] = end
-            return total
+    def waiting(self, p: int, before_s: float) -> bool:
+        """Whether a lane phase p serves has an unserved vehicle arriving before `before_s`."""
+        rp, ptr, arrivals = self.rates[p], self.ptr, self.arrivals
+        return any(
+            rp[i] > 0.0 and ptr[i] < len(arrivals[i]) and arrivals[i][ptr[i]] < before_s
+            for i in self.served[p]
+        )
 
-        def clearing_s(p: int, start: float) -> float:
-            ph = phases[p]
-            rp = rates[p]
-            longest = 0.0
-            limit = start + ph.max_green_s
-            for i in served[p]:
-                r = rp[i]
-                arr = arrivals[i]
-                k = ptr[i]
-                if r <= 0.0 or k >= len(arr):
-                    continue
-                h = headway / r
-                t = max(free_at[i], start + (0.0 if green_end[i] >= start - 0.5 else startup))
-                last = start
-                while k < len(arr):
-                    a = arr[k]
-                    if a > t + gap:
-                        break
-                    d = a if a > t else t
-                    if d > limit:
-                        break
-                    last = d
-                    t = d + h
-                    k += 1
-                if last - start > longest:
-                    longest = last - start
-            return min(ph.max_green_s, max(ph.min_green_s, longest + 1.0))
-
-        if extend_s > 0.0:
-            delay += serve(cur, 0.0, extend_s)
-        t = extend_s + self._clear[cur][first]
-        p = first
-        n = self.model.n_phases
-        windows = 0
-        while t < horizon and windows < 2 * n:
-            dur = clearing_s(p, t)
-            delay += serve(p, t, t + dur)
-            windows += 1
-            t_next = t + dur
-            nxt = -1
-            for step in range(1, n):
-                q = (p + step) % n
-                look = t_next + self._clear[p][q] + phases[q].min_green_s
-                rq = rates[q]
-                if any(
-                    rq[i] > 0.0 and ptr[i] < len(arrivals[i]) and arrivals[i][ptr[i]] < look
-                    for i in served[q]
-                ):
-                    nxt = q
-                    break
-            if nxt < 0:
-                break
-            t = t_next + self._clear[p][nxt]
-            p = nxt
-        # vehicles not served within the horizon wait until its end
-        for i in range(n_lanes):
-            arr = arrivals[i]
-            for k in range(ptr[i], len(arr)):
+    def serve(self, p: int, start: float, end: float) -> None:
+        rp = self.rates[p]
+        total = 0.0
+        for i in self.served[p]:
+            r = rp[i]
+            arr = self.arrivals[i]
+            k = self.ptr[i]
+            if r <= 0.0 or k >= len(arr):
+                if r > 0.0:
+                    self.green_end[i] = end
+                continue
+            h = self.headway / r
+            t = start if self.green_end[i] >= start - 0.5 else start + self.startup
+            if self.free_at[i] > t:
+                t = self.free_at[i]
+            n = len(arr)
+            while k < n:
                 a = arr[k]
-                if a >= horizon:
+                d = a if a > t else t
+                if d > end:
                     break
-                delay += horizon - a
-        return delay
+                total += d - a
+                t = d + h
+                k += 1
+            self.ptr[i] = k
+            self.free_at[i] = t
+            self.green_end[i] = end
+        self.delay += total
+
+    def clearing_s(self, p: int, start: float) -> float:
+        """Green needed until every lane of phase p gaps out, within its min/max green."""
+        ph = self.phases[p]
+        rp = self.rates[p]
+        longest = 0.0
+        limit = start + ph.max_green_s
+        gap = self.gap
+        for i in self.served[p]:
+            r = rp[i]
+            arr = self.arrivals[i]
+            k = self.ptr[i]
+            if r <= 0.0 or k >= len(arr):
+                continue
+            h = self.headway / r
+            t = start if self.green_end[i] >= start - 0.5 else start + self.startup
+            if self.free_at[i] > t:
+                t = self.free_at[i]
+            last = start
+            n = len(arr)
+            while k < n:
+                a = arr[k]
+                if a > t + gap:
+                    break
+                d = a if a > t else t
+                if d > limit:
+                    break
+                last = d
+                t = d + h
+                k += 1
+            if last - start > longest:
+                longest = last - start
+        return min(ph.max_green_s, max(ph.min_green_s, longest + 1.0))
+
+    def leftover(self, end_s: float) -> float:
+        """Vehicles the schedule never served: counted as waiting until its end."""
+        total = 0.0
+        for i, arr in enumerate(self.arrivals):
+            for k in range(self.ptr[i], len(arr)):
+                total += max(0.0, end_s - arr[k])
+        return total
 
 
 register("adaptive", AdaptiveController)

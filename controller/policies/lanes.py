@@ -15,13 +15,14 @@ Pure computation over measurements: no SUMO, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage
 from controller.measurement import LaneMeasurement, OutgoingMeasurement
 from controller.signal_model import SignalModel, link_rank
 
-__all__ = ["DemandTracker", "FlowEstimator", "LaneTable"]
+__all__ = ["DemandTracker", "FlowEstimator", "LaneTable", "status_at"]
 
 
 class LaneTable:
@@ -147,3 +148,21 @@ class DemandTracker:
                 )
             )
         return tuple(out)
+
+
+def status_at(status: SignalStatus, now_s: float) -> SignalStatus:
+    """The guard's status as it will be at `now_s` if the green continues.
+
+    Controllers see the status of the previous step, while the guard advances its timers before applying the
+    request; without this a controller would ask for an extension one step after the maximum green.
+    """
+    dt = now_s - status.now_s
+    if dt <= 0 or status.stage is not Stage.GREEN:
+        return status
+    return replace(
+        status,
+        now_s=now_s,
+        stage_elapsed_s=status.stage_elapsed_s + dt,
+        green_elapsed_s=status.green_elapsed_s + dt,
+        red_wait_s=tuple(w if k == status.phase else w + dt for k, w in enumerate(status.red_wait_s)),
+    )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage, max_red_due
 from controller.measurement import IntersectionMeasurement
-from controller.policies.lanes import DemandTracker, LaneTable
+from controller.policies.lanes import DemandTracker, LaneTable, status_at
 from controller.registry import register
 from controller.signal_model import SignalModel
 
@@ -36,6 +36,7 @@ class MaxPressureController:
         self._next_decision_s = 0.0
 
     def decide(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
+        status = status_at(status, measurement.now_s)
         table = self.table
         lanes = table.lane_measurements(measurement.incoming)
         counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
@@ -58,9 +59,9 @@ class MaxPressureController:
         self._next_decision_s = status.now_s + self.params.pressure_interval_s
         out = measurement.outgoing
         best, best_p = cur, -float("inf")
+        if at_max:
+            return self._next_with_demand(cur)
         for p in range(self.model.n_phases):
-            if at_max and p == cur:
-                continue
             pressure = 0.0
             rates = table.rate[p]
             for i in table.served[p]:
@@ -73,8 +74,6 @@ class MaxPressureController:
                     pressure += rates[i] * (up * share - down)
             if pressure > best_p + _EPS or (p == cur and pressure >= best_p - _EPS):
                 best, best_p = p, pressure
-        if at_max and best_p <= 0.0:
-            return self._next_with_demand(cur)
         return best
 
     def _next_with_demand(self, cur: int) -> int:

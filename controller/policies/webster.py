@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage, max_red_due
 from controller.measurement import IntersectionMeasurement
-from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable
+from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable, status_at
 from controller.registry import register
 from controller.signal_model import SignalModel
 
@@ -76,6 +76,7 @@ class WebsterController:
         self._prev_phase: int | None = None
 
     def decide(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
+        status = status_at(status, measurement.now_s)
         lanes = self.table.lane_measurements(measurement.incoming)
         counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
         shown = status.phase if status.stage is not Stage.ALL_RED else None
