@@ -130,7 +130,7 @@ def test_faults_on_the_line_are_rejected_and_retried(wire: PtyWire, kind: str) -
     wire.set_filter(0, _corrupt_every_third(kind))  # emulator -> bridge
     wire.set_filter(1, _corrupt_every_third(kind))  # bridge -> emulator
     try:
-        with FieldBridge.open(config(wire.b_path, timeout_s=0.15, retries=3, backoff_s=0.0)) as bridge:
+        with FieldBridge.open(config(wire.b_path, timeout_s=0.3, retries=4, backoff_s=0.0)) as bridge:
             for i in range(6):
                 value = 30 + i
                 bridge.client.set([(oid_of("phaseYellowChange", 4), value)])
@@ -154,7 +154,7 @@ def test_silent_controller_retries_then_releases_with_a_clear_error(
 
 
 def test_bridge_killed_mid_hold_controller_returns_to_own_plan_within_backup_time(wire: PtyWire) -> None:
-    backup_s = 2
+    backup_s = 3
     emu = InProcessEmulator(wire.a_path, backup_time_s=10)
     emu.vc.actuate(frozenset({4}))  # a side-street car that only the controller's own plan will serve
     bridge = subprocess.Popen([*CLI, "hold", "2,6", "--seconds", "60", "--backup-time", str(backup_s),
@@ -166,7 +166,7 @@ def test_bridge_killed_mid_hold_controller_returns_to_own_plan_within_backup_tim
         while emu.vc.status.held != {2, 6}:
             assert time.monotonic() < deadline, "the bridge never held 2,6"
             time.sleep(0.02)
-        time.sleep(2.5)  # held across more than one backup period: keep-alives work
+        time.sleep(backup_s + 0.5)  # held across more than one backup period: keep-alives work
         assert emu.vc.status.source is ControlSource.SYSTEM
         os.kill(bridge.pid, signal.SIGKILL)  # no release can run
         killed_s = time.monotonic()
