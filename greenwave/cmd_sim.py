@@ -39,6 +39,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results as JSON")
     c.add_argument("--report", type=Path, default=None, metavar="DIR", help="write PNG plots and a Markdown summary")
     c.add_argument("--workers", type=int, default=None, help="parallel SUMO processes (default: CPU count)")
+    c.add_argument("--measure", default="oracle", metavar="SOURCE",
+                   help="what feeds the controllers: 'oracle' (SUMO within camera range, default) or 'camera'")
+    c.add_argument("--bridge", default="direct", metavar="PATH",
+                   help="how decisions reach SUMO: 'direct' (default) or 'pmpp' (bridge + virtual controller)")
     c.set_defaults(func=_compare)
 
 
@@ -83,6 +87,7 @@ def _compare(args: argparse.Namespace) -> int:
     result, wall = _run(
         args.scenario, args.controllers, args.seeds,
         begin_s=args.begin, end_s=args.end, params=params, workers=args.workers,
+        measure=args.measure, actuation=args.bridge,
     )
     print_compare_table(result, wall_s=wall)
     if args.json:

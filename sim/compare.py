@@ -19,9 +19,11 @@ from typing import Any
 
 from configs.controller import ControllerParams
 from controller.registry import get_factory
-from sim.errors import ScenarioError
+from sim.actuation import ACTUATIONS
+from sim.errors import ScenarioError, SimError
 from sim.metrics import METRIC_KEYS, aggregate
 from sim.runner import RunSpec, run_one
+from sim.sources import MEASUREMENTS
 
 __all__ = ["CompareResult", "compare", "resolve_scenario", "scenario_cache_dir"]
 
@@ -74,6 +76,8 @@ def compare(
     end_s: float | None = None,
     params: ControllerParams | None = None,
     workers: int | None = None,
+    measure: str = "oracle",
+    actuation: str = "direct",
     on_done: Callable[[str, int, dict[str, Any]], None] | None = None,
 ) -> CompareResult:
     """Run every (controller, seed) pair, `workers` at a time (default: CPU count), and aggregate over seeds."""
@@ -82,7 +86,15 @@ def compare(
             get_factory(name)  # unknown names fail before anything starts
     name, cfg = resolve_scenario(scenario)
     params = params or ControllerParams()
-    specs = [RunSpec(cfg, c, s, begin_s, end_s, params) for c in controllers for s in seeds]
+    if measure not in MEASUREMENTS:
+        raise SimError(f"--measure: expected one of {', '.join(MEASUREMENTS)}, found {measure!r}")
+    if actuation not in ACTUATIONS:
+        raise SimError(f"--bridge: expected one of {', '.join(ACTUATIONS)}, found {actuation!r}")
+    specs = [
+        RunSpec(cfg, c, s, begin_s, end_s, params, measure=measure, actuation=actuation)
+        for c in controllers
+        for s in seeds
+    ]
     runs: list[dict[str, Any]] = []
     n = max(1, min(workers or os.cpu_count() or 1, len(specs)))
     if n == 1:
@@ -105,15 +117,19 @@ def compare(
         summary: dict[str, Any] = dict(aggregate(per_seed))
         decisions = [r["decision_ms"] for r in mine if r["decision_ms"] is not None]
         overrides: dict[str, int] = {}
+        violations: dict[str, int] = {}
         for r in mine:
             for k, v in r["guard_overrides"].items():
                 overrides[k] = overrides.get(k, 0) + v
+            for k, v in r["safety_violations"].items():
+                violations[k] = violations.get(k, 0) + v
         summary.update(
             wall_s=statistics.fmean(r["wall_s"] for r in mine),
             decision_ms=statistics.median(decisions) if decisions else None,
             collisions=sum(r["collisions"] for r in mine),
             emergency_stops=sum(r["emergency_stops"] for r in mine),
             guard_overrides=overrides,
+            safety_violations=violations,
             per_seed=per_seed,
         )
         result.controllers[ctrl] = summary

@@ -20,11 +20,13 @@ from xml.sax.saxutils import quoteattr
 
 from configs.controller import ControllerParams
 from controller.guard import SafetyGuard
+from controller.monitor import SafetyMonitor
 from controller.registry import NATIVE_CONTROLLERS, get_factory
 from controller.signal_model import SignalModel, derive_signal_model
+from sim.actuation import Actuator, make_actuator
 from sim.backend import load_api
 from sim.metrics import parse_tripinfo, trip_metrics
-from sim.oracle import OracleSource
+from sim.sources import make_source
 from sim.sumo_bin import sumo_binary
 from sim.sumocfg import read_sumocfg
 from sim.topology import SignalInfo, read_topology
@@ -33,6 +35,8 @@ __all__ = ["QUEUE_SAMPLE_S", "RunSpec", "run_one"]
 
 QUEUE_SAMPLE_S = 10.0
 ACTUATED_PROGRAM = "greenwave_actuated"
+# Decisions happen once per simulation step (1 s): a bound can only be acted on at a step.
+_STEP_TOLERANCE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class RunSpec:
     end_s: float | None = None
     params: ControllerParams = field(default_factory=ControllerParams)
     backend: str | None = None
+    measure: str = "oracle"  # sim.sources.MEASUREMENTS
+    actuation: str = "direct"  # sim.actuation.ACTUATIONS
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -76,10 +82,13 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         if spec.end_s is not None:
             cmd += ["--end", str(spec.end_s)]
         api.start(cmd)
+        loop = None
         try:
             loop = _Loop(api, topo.signals, spec, factory)
             loop.run(end_s)
         finally:
+            if loop is not None:
+                loop.close()
             api.close()
         metrics = trip_metrics(parse_tripinfo(out / "tripinfo.xml"), teleports=loop.teleports)
     result: dict[str, Any] = {"seed": spec.seed, **metrics.as_dict()}
@@ -92,9 +101,21 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         emergency_stops=loop.emergency_stops,
         decision_ms=loop.decision_ms(),
         guard_overrides=dict(loop.overrides),
+        safety_violations=dict(loop.violations),
         queue_m=loop.queues,
     )
     return result
+
+
+@dataclass
+class _Agent:
+    """One signalised junction under external control."""
+
+    tls_id: str
+    controller: Any
+    guard: SafetyGuard
+    monitor: SafetyMonitor
+    actuator: Actuator
 
 
 class _Loop:
@@ -112,18 +133,21 @@ class _Loop:
             for lane, edge in info.lane_edges.items():
                 chain = [_det_id(seg.lane) for seg in info.zones[lane]]
                 self._approach_dets.setdefault(f"{tls_id}/{edge}", []).append(chain)
-        self._agents: list[tuple[str, Any, SafetyGuard, SignalModel]] = []
+        self.violations: dict[str, int] = {}
+        self._agents: list[_Agent] = []
         if spec.controller == "actuated":
             for tls_id in signals:
                 api.trafficlight.setProgram(tls_id, ACTUATED_PROGRAM)
         if factory is not None:
-            self.source = OracleSource(api, signals, range_m=spec.params.detection_range_m)
+            self.source = make_source(spec.measure, api, signals, spec.params, seed=spec.seed)
             now = api.simulation.getTime()
             for tls_id, info in signals.items():
                 model = _model_for(api, tls_id, info, spec.params)
                 guard = SafetyGuard(model, start_phase=_start_phase(api, tls_id, model), now_s=now)
-                api.trafficlight.setRedYellowGreenState(tls_id, guard.state)
-                self._agents.append((tls_id, factory(model, spec.params), guard, model))
+                actuator = make_actuator(spec.actuation, api, tls_id, model, guard.state)
+                monitor = SafetyMonitor(model, tolerance_s=_STEP_TOLERANCE_S)
+                monitor.observe(now, guard.state)
+                self._agents.append(_Agent(tls_id, factory(model, spec.params), guard, monitor, actuator))
 
     def run(self, end_s: float | None) -> None:
         api = self.api
@@ -144,19 +168,25 @@ class _Loop:
             if t >= next_sample:
                 self._sample_queues(t)
                 next_sample = t + QUEUE_SAMPLE_S
-            for tls_id, ctrl, guard, _model in self._agents:
-                m = self.source.measure(tls_id, t)
+            for agent in self._agents:
+                m = self.source.measure(agent.tls_id, t)
                 c0 = perf()
-                phase = ctrl.decide(m, guard.status)
-                demand = ctrl.demand(m)
+                phase = agent.controller.decide(m, agent.guard.status)
+                demand = agent.controller.demand(m)
                 self._decision_s.append(perf() - c0)
-                cmd = guard.step(t, phase, demand)
-                if cmd.changed:
-                    api.trafficlight.setRedYellowGreenState(tls_id, cmd.state)
+                shown = agent.actuator.apply(t, agent.guard.step(t, phase, demand))
+                agent.monitor.observe(t, shown, demand)
         self.sim_s = t - t0
-        for _tls, _c, guard, _m in self._agents:
-            for reason, n in guard.overrides.items():
+        for agent in self._agents:
+            for reason, n in agent.guard.overrides.items():
                 self.overrides[reason] = self.overrides.get(reason, 0) + n
+            for kind, n in agent.monitor.violations.items():
+                if n:
+                    self.violations[kind] = self.violations.get(kind, 0) + n
+
+    def close(self) -> None:
+        for agent in self._agents:
+            agent.actuator.close()
 
     def _sample_queues(self, t: float) -> None:
         get = self.api.lanearea.getJamLengthMeters
