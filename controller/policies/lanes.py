@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from configs.controller import ControllerParams
-from controller.guard import SignalStatus, Stage
+from controller.guard import SignalStatus, Stage, max_red_due
 from controller.measurement import LaneMeasurement, OutgoingMeasurement
 from controller.signal_model import SignalModel, link_rank
 
-__all__ = ["DemandTracker", "FlowEstimator", "LaneTable", "status_at"]
+__all__ = ["DemandTracker", "FlowEstimator", "LaneTable", "bounded_switch", "status_at"]
 
 
 class LaneTable:
@@ -166,3 +166,17 @@ def status_at(status: SignalStatus, now_s: float) -> SignalStatus:
         green_elapsed_s=status.green_elapsed_s + dt,
         red_wait_s=tuple(w if k == status.phase else w + dt for k, w in enumerate(status.red_wait_s)),
     )
+
+
+def bounded_switch(
+    model: SignalModel, status: SignalStatus, demand: Sequence[bool] | None, wanted: int
+) -> int:
+    """`wanted`, unless starting it first would push another phase with demand past max_red_s.
+
+    The guard applies the same rule (`max_red_due` with `first`); asking for its answer keeps the controller's
+    plan and the shown signals the same, with no override.
+    """
+    if wanted == status.phase:
+        return wanted
+    urgent = max_red_due(model, status.phase, status.green_elapsed_s, status.red_wait_s, demand, first=wanted)
+    return wanted if urgent is None else urgent

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage, max_red_due
 from controller.measurement import IntersectionMeasurement
-from controller.policies.lanes import DemandTracker, LaneTable, status_at
+from controller.policies.lanes import DemandTracker, LaneTable, bounded_switch, status_at
 from controller.registry import register
 from controller.signal_model import SignalModel
 
@@ -37,6 +37,12 @@ class MaxPressureController:
 
     def decide(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
         status = status_at(status, measurement.now_s)
+        wanted = self._choose(measurement, status)
+        if status.stage is not Stage.GREEN:
+            return wanted
+        return bounded_switch(self.model, status, self._demand, wanted)
+
+    def _choose(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
         table = self.table
         lanes = table.lane_measurements(measurement.incoming)
         counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
