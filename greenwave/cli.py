@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "greenwave.cmd_config",
     "greenwave.cmd_bridge",
     "greenwave.cmd_vision",
+    "greenwave.cmd_edge",
 )
 
 

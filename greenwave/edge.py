@@ -1,0 +1,372 @@
+"""The edge runtime: one process runs one intersection, from its cameras to its field controller.
+
+    cameras (one reader thread each, latest frame wins)
+      -> one batched detector call over the cameras with a new frame -> per-camera lane counters
+      -> every `decision_interval_s`: input watchdog -> policy -> SafetyGuard -> NTCIP hold/force-off/call/omit
+      -> bridge thread (real-time path, keep-alives inside unitBackupTime)
+
+Failing safe: a lane whose camera is dead, frozen or stale, or whose counts stopped because the detector fails,
+is shown to the policy as a standing call (`edge_health`). When too few lanes are fresh, or the bridge cannot
+reach the controller, control is released to the controller's own plan; it is taken back (the guard restarted
+on the stage the controller is showing) once inputs have been healthy for `recover_s`. `stop()` - on SIGTERM or
+SIGINT through `greenwave edge run` - releases before the process exits; a killed process leaves the controller
+to its backup timer.
+
+Frames live in memory only, one per camera: nothing here writes or sends an image. Logs are JSON lines
+(`edge_log`); metrics are Prometheus text on `metrics_bind` (`edge_metrics`).
+
+Deliberately not here: counting (vision/), timing rules (controller/), SNMP/PMPP (firmware_bridge/).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from configs.edge import EdgeConfig
+from configs.errors import ConfigError
+from controller.base import PhaseController
+from controller.guard import SafetyGuard
+from controller.intersection_model import model_from_intersection
+from controller.measurement import IntersectionMeasurement, LaneMeasurement
+from controller.registry import NATIVE_CONTROLLERS, get_factory
+from firmware_bridge.bridge import FieldBridge
+from greenwave.edge_bridge import BridgeWorker, Decision, phase_command
+from greenwave.edge_cameras import CameraReader, CameraState, Frame, ReaderSettings
+from greenwave.edge_health import InputHealth, InputWatchdog, WatchdogSettings
+from greenwave.edge_log import log_event
+from greenwave.edge_metrics import Metrics, MetricsServer
+from vision.counting import LaneCounter
+from vision.detector import Detector
+
+__all__ = ["EdgeRuntime", "EdgeSettings"]
+
+_log = logging.getLogger("greenwave.edge")
+
+_HELP = {
+    "greenwave_camera_frames_total": ("counter", "Frames of the camera that went through the detector."),
+    "greenwave_camera_fps": ("gauge", "Frames per second of the camera through the detector, last 5 s."),
+    "greenwave_camera_up": ("gauge", "1 while the camera delivers fresh, changing frames."),
+    "greenwave_camera_reconnects_total": ("counter", "Times the camera was reopened after going down."),
+    "greenwave_inference_seconds": ("summary", "Batched detector call over the cameras' new frames."),
+    "greenwave_detector_errors_total": ("counter", "Detector calls that raised."),
+    "greenwave_frame_to_command_seconds": (
+        "summary",
+        "Capture of the oldest frame behind a command to its send.",
+    ),
+    "greenwave_inputs_healthy": ("gauge", "1 while enough lanes have fresh counts to control."),
+    "greenwave_lane_degraded": ("gauge", "1 when the lane is shown as a standing call (no fresh counts)."),
+    "greenwave_lane_vehicles": ("gauge", "Vehicles counted in the lane's zone."),
+    "greenwave_lane_queued": ("gauge", "Stopped vehicles counted in the lane's zone."),
+    "greenwave_control_active": ("gauge", "1 while the runtime commands the controller."),
+    "greenwave_decisions_total": ("counter", "Optimizer decisions passed through the safety guard."),
+    "greenwave_stage": ("gauge", "Guard stage (index) shown or being changed to; -1 when released."),
+    "greenwave_guard_overrides_total": ("counter", "Requests the safety guard refused, by reason."),
+    "greenwave_releases_total": ("counter", "Times control was handed back to the controller's own plan."),
+    "greenwave_bridge_up": ("gauge", "1 while the last exchange with the controller succeeded."),
+    "greenwave_bridge_commanding": ("gauge", "1 while phase control may be in force at the controller."),
+    "greenwave_bridge_writes_total": ("counter", "Real-time SETs sent (changes, keep-alives, releases)."),
+    "greenwave_bridge_releases_total": ("counter", "Releases written by the bridge."),
+    "greenwave_bridge_errors_total": ("counter", "Bridge exchanges that failed (timeouts, refusals, link)."),
+    "greenwave_controller_unit_control_status": (
+        "gauge",
+        "NTCIP unitControlStatus read from the controller.",
+    ),
+    "greenwave_controller_green": ("gauge", "1 while the controller reports the phase green."),
+    "greenwave_controller_held": ("gauge", "1 while the controller's hold bit for the phase is set."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSettings:
+    decision_interval_s: float = 1.0
+    gather_s: float = (
+        0.03  # after one camera's new frame, wait this long for the others to batch them together
+    )
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
+    reader: ReaderSettings = field(default_factory=ReaderSettings)
+    command_ttl_s: float = 3.0
+    bridge_status_interval_s: float = 1.0
+    bridge_retry_s: float = 1.0
+
+
+class EdgeRuntime:
+    """One intersection's cameras, detector, policy and bridge. `run(stop)` until `stop` is set."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        settings: EdgeSettings | None = None,
+        detector: Detector | None = None,
+        bridge: FieldBridge | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Wire the parts (threads start in `start`).
+
+        Args:
+            detector, bridge: given instead of built from the config (other models, fault injection).
+        Raises:
+            ConfigError: a native policy name; ModelError, BridgeError: model or link cannot be opened.
+        """
+        self.config = config
+        self.settings = s = settings or EdgeSettings()
+        self._clock = clock
+        if config.policy in NATIVE_CONTROLLERS:
+            raise ConfigError(f"policy: expected an edge policy (not the controller's own {config.policy!r}), "
+                              f"found {config.policy!r}")  # fmt: skip
+        self._factory = get_factory(config.policy)
+        self.imodel = model_from_intersection(config.intersection)
+        self.all_phases = self.imodel.phases
+        self.metrics = Metrics()
+        for name, (kind, help_) in _HELP.items():
+            self.metrics.describe(name, kind, help_)
+
+        alias = {lane.id: lane.id for a in config.intersection.approaches for lane in a.lanes}
+        alias |= {
+            lane.sumo_lane: lane.id
+            for a in config.intersection.approaches
+            for lane in a.lanes
+            if lane.sumo_lane
+        }
+        self._alias = alias
+        self.lanes = tuple(dict.fromkeys(alias.values()))
+        self._camera_lanes = [frozenset(alias[z.lane] for z in cam.lanes) for cam in config.cameras]
+        self._zone_m = {alias[z.lane]: cam.zone_m for cam in config.cameras for z in cam.lanes}
+        self.watchdog = InputWatchdog(self.lanes, frozenset().union(*self._camera_lanes), s.watchdog)
+
+        if detector is None and config.cameras:
+            from vision.detector import OnnxDetector  # onnxruntime is loaded only when cameras need it
+
+            assert config.detector is not None  # EdgeConfig requires one with cameras
+            detector = OnnxDetector(config.detector)
+        self.detector = detector
+        self.counters = [LaneCounter.from_config(cam) for cam in config.cameras]
+        self._frame_event = threading.Event()
+        self.readers = [CameraReader(cam, settings=s.reader, clock=clock, on_frame=self._frame_event.set)
+                        for cam in config.cameras]  # fmt: skip
+        self._done_seq = [0] * len(self.readers)
+        self._processed_s: list[deque[float]] = [deque() for _ in self.readers]
+        self._last_frame_s: list[float | None] = [None] * len(self.readers)
+        self._counted: dict[str, LaneMeasurement] = {}
+        self._lane_frame_s: dict[str, float] = {}
+
+        if bridge is None and config.bridge is not None:
+            bridge = FieldBridge.open(config.bridge)
+        self.worker = (
+            BridgeWorker(bridge, self.metrics, command_ttl_s=s.command_ttl_s,
+                         status_interval_s=s.bridge_status_interval_s, retry_s=s.bridge_retry_s, clock=clock)
+            if bridge is not None else None
+        )  # fmt: skip
+        self.server: MetricsServer | None = None
+        self.guard: SafetyGuard | None = None
+        self.policy: PhaseController | None = None
+        self.controlling = False
+        self.health: InputHealth | None = None
+        self._next_tick_s = float("-inf")
+        self._stopped = False
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.server = MetricsServer(self.metrics, self.config.metrics_bind, self.healthz)
+        self.server.start()
+        for reader in self.readers:
+            reader.start()
+        if self.worker is not None:
+            self.worker.start()
+        log_event(_log, "started", intersection=self.config.intersection.name, cameras=len(self.readers),
+                  policy=self.config.policy, metrics=f"http://{self.metrics_address[0]}:{self.metrics_address[1]}/metrics",
+                  bridge=self.config.bridge.url if self.config.bridge else None)  # fmt: skip
+
+    @property
+    def metrics_address(self) -> tuple[str, int]:
+        return self.server.address if self.server is not None else ("", 0)
+
+    def stop(self) -> None:
+        """Release control, stop every thread and close the link. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        was = self.controlling
+        self.controlling, self.guard = False, None
+        try:
+            if self.worker is not None:
+                self.worker.stop()  # releases phase control if it may be in force
+        finally:
+            for reader in self.readers:
+                reader.stop()
+            self._counted.clear()
+            if self.server is not None:
+                self.server.stop()
+            log_event(_log, "stopped", was_controlling=was)
+
+    def run(self, stop: threading.Event) -> None:
+        """Start, loop until `stop` is set, then stop (releasing control) whatever happened."""
+        self.start()
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.stop()
+
+    def healthz(self) -> tuple[bool, str]:
+        if self.controlling:
+            return True, "controlling"
+        reason = self.health.reason if self.health is not None and not self.health.healthy else "bridge down"
+        return False, f"released to the controller's own plan: {reason}"
+
+    # -- one pass -------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Process the cameras' new frames (waiting up to 0.1 s for some), then decide if a decision is due."""
+        self.process_frames(wait_s=0.1)
+        now = self._clock()
+        if now >= self._next_tick_s:
+            self._next_tick_s = max(self._next_tick_s + self.settings.decision_interval_s, now)
+            self.tick(now)
+
+    def _new_frames(self) -> list[tuple[int, Frame]]:
+        out = []
+        for i, reader in enumerate(self.readers):
+            f = reader.latest()
+            if f is not None and f.seq != self._done_seq[i]:
+                out.append((i, f))
+        return out
+
+    def process_frames(self, wait_s: float) -> int:
+        """One batched detector call over the cameras with a new frame. Returns how many frames it took."""
+        if not self.readers or self.detector is None:
+            time.sleep(wait_s)
+            return 0
+        self._frame_event.wait(wait_s)
+        self._frame_event.clear()
+        pick = self._new_frames()
+        if not pick:
+            return 0
+        now = self._clock()
+        live = sum(r.health(now).state is CameraState.OK for r in self.readers)
+        if len(pick) < live and self.settings.gather_s > 0:
+            time.sleep(self.settings.gather_s)  # let the other cameras' frames of this instant arrive
+            pick = self._new_frames()
+        frames = [f for _, f in pick]
+        t0 = time.perf_counter()
+        try:
+            dets = self.detector.detect([f.image for f in frames])
+        except Exception as exc:  # any detector failure degrades the lanes; it must not end the runtime
+            for i, f in pick:
+                self._done_seq[i] = f.seq
+            self.metrics.inc("greenwave_detector_errors_total")
+            log_event(_log, "detector_error", error=f"{type(exc).__name__}: {exc}", level=logging.WARNING)
+            return 0
+        self.metrics.observe("greenwave_inference_seconds", time.perf_counter() - t0)
+        for (i, f), det in zip(pick, dets, strict=True):
+            t_s = f.t_s
+            self._done_seq[i] = f.seq
+            self._last_frame_s[i] = t_s
+            for lane, m in self.counters[i].update(det, t_s).items():
+                canon = self._alias.get(lane, lane)
+                self._counted[canon] = replace(m, lane_id=canon)
+                self._lane_frame_s[canon] = t_s
+            window = self._processed_s[i]
+            window.append(t_s)
+            while window and window[0] < t_s - 5.0:
+                window.popleft()
+            self.metrics.inc("greenwave_camera_frames_total", labels={"camera": self.readers[i].name})
+        return len(pick)
+
+    def camera_fps(self, now_s: float) -> dict[str, float]:
+        """Frames per second through the detector per camera, over the last 5 s."""
+        out = {}
+        for reader, window in zip(self.readers, self._processed_s, strict=True):
+            recent = [t for t in window if t >= now_s - 5.0]
+            span = max(now_s - recent[0], 1e-6) if len(recent) > 1 else 0.0
+            out[reader.name] = (len(recent) - 1) / span if span else 0.0
+        return out
+
+    def tick(self, now: float) -> None:
+        """One decision: watchdog, then control (policy -> guard -> bridge) or release."""
+        usable: set[str] = set()
+        for reader, lanes in zip(self.readers, self._camera_lanes, strict=True):
+            h = reader.health(now)
+            up = h.state is CameraState.OK
+            if up:
+                usable |= lanes
+            self.metrics.set("greenwave_camera_up", int(up), {"camera": reader.name})
+            self.metrics.set("greenwave_camera_reconnects_total", h.reconnects, {"camera": reader.name})
+        for name, fps in self.camera_fps(now).items():
+            self.metrics.set("greenwave_camera_fps", round(fps, 2), {"camera": name})
+        health = self.watchdog.assess(now, self._lane_frame_s, usable)
+        if (
+            self.health is None
+            or health.healthy != self.health.healthy
+            or health.degraded != self.health.degraded
+        ):
+            log_event(_log, "inputs", healthy=health.healthy, degraded=sorted(health.degraded),
+                      reason=health.reason or None)  # fmt: skip
+        self.health = health
+        incoming = self.watchdog.measurements(health, self._counted, self._zone_m)
+        self.metrics.set("greenwave_inputs_healthy", int(health.healthy))
+        for lane, m in incoming.items():
+            self.metrics.set("greenwave_lane_degraded", int(lane in health.degraded), {"lane": lane})
+            self.metrics.set("greenwave_lane_vehicles", m.vehicles, {"lane": lane})
+            self.metrics.set("greenwave_lane_queued", m.queued, {"lane": lane})
+        measurement = IntersectionMeasurement(
+            self.config.intersection.name, now, incoming, healthy=health.healthy
+        )
+
+        bridge_ok = self.worker is None or self.worker.up
+        if health.healthy and bridge_ok and not self.controlling:
+            self._take_control(now)
+        elif self.controlling and not (health.healthy and bridge_ok):
+            self._release(now, health.reason or f"bridge down: {self.worker.error if self.worker else ''}")
+        if not self.controlling or self.guard is None or self.policy is None:
+            if self.worker is not None:
+                self.worker.submit(Decision(None, now, None))
+            self.metrics.set("greenwave_stage", -1)
+            return
+        try:
+            requested = self.policy.decide(measurement, self.guard.status)
+            demand = self.policy.demand(measurement)
+        except Exception as exc:  # a policy bug must release, not hold
+            log_event(_log, "policy_error", error=f"{type(exc).__name__}: {exc}", level=logging.ERROR)
+            self._release(now, "policy error")
+            if self.worker is not None:
+                self.worker.submit(Decision(None, now, None))
+            return
+        before = dict(self.guard.overrides)
+        previous = self.guard.status.target
+        command = self.guard.step(now, requested, demand)
+        for reason, n in self.guard.overrides.items():
+            if n > before.get(reason, 0):
+                self.metrics.inc(
+                    "greenwave_guard_overrides_total", n - before.get(reason, 0), {"reason": reason}
+                )
+        target = command.status.target
+        self.metrics.inc("greenwave_decisions_total")
+        self.metrics.set("greenwave_stage", target)
+        if target != previous or command.changed:
+            log_event(_log, "decision", stage=target, phases=sorted(self.imodel.stage_phases[target]),
+                      signal_stage=command.status.stage.value, requested=requested)  # fmt: skip
+        fresh = [t for t, lanes in zip(self._last_frame_s, self._camera_lanes, strict=True)
+                 if t is not None and lanes & health.fresh]  # fmt: skip
+        if self.worker is not None:
+            pc = phase_command(self.imodel.stage_phases[target], self.all_phases)
+            self.worker.submit(Decision(pc, now, min(fresh) if fresh else None))
+
+    def _take_control(self, now: float) -> None:
+        greens = self.worker.status.greens if self.worker is not None and self.worker.status else frozenset()
+        start = self.imodel.stage_of(greens) or 0
+        self.guard = SafetyGuard(self.imodel.model, start_phase=start, now_s=now)
+        self.policy = self._factory(self.imodel.model, self.config.controller)
+        self.controlling = True
+        self.metrics.set("greenwave_control_active", 1)
+        log_event(_log, "take_control", stage=start, controller_greens=sorted(greens))
+
+    def _release(self, now: float, reason: str) -> None:
+        self.controlling, self.guard, self.policy = False, None, None
+        self.metrics.set("greenwave_control_active", 0)
+        self.metrics.inc("greenwave_releases_total")
+        log_event(_log, "release", reason=reason, level=logging.WARNING)
