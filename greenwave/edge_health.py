@@ -85,7 +85,7 @@ class InputWatchdog:
         waited = now_s - self._healthy_since
         if waited < self.settings.recover_s:
             return InputHealth(
-                False, fresh, degraded, f"inputs healthy for {waited:.1f} s of {self.settings.recover_s} s"
+                False, fresh, degraded, f"inputs healthy for {waited:.1f} s of {self.settings.recover_s:g} s"
             )
         return InputHealth(True, fresh, degraded, "")
 

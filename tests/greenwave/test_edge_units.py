@@ -1,0 +1,164 @@
+"""Edge runtime parts without threads: stages from rings, phase-control mapping, watchdog, metrics text, CLI errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from configs.errors import ConfigError
+from configs.intersection import IntersectionConfig
+from configs.loader import load_config
+from controller.guard import SafetyGuard
+from controller.intersection_model import barrier_groups, model_from_intersection
+from greenwave.cli import main
+from greenwave.edge_bridge import phase_command
+from greenwave.edge_health import InputWatchdog, WatchdogSettings, standing_call
+from greenwave.edge_metrics import Metrics, parse_bind
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_intersection() -> IntersectionConfig:
+    kind, cfg = load_config(ROOT / "configs" / "intersection.example.yaml")
+    assert kind == "intersection"
+    return cfg
+
+
+def make_intersection(rings: list[list[int]], barriers: list[int]) -> IntersectionConfig:
+    body = example_intersection().model_dump(mode="json")
+    return IntersectionConfig.model_validate({**body, "rings": rings, "barriers": barriers})
+
+
+@pytest.mark.parametrize(
+    ("rings", "barriers", "groups"),
+    [
+        ([[1, 2, 3, 4], [5, 6, 7, 8]], [2, 4], [[[1, 2], [5, 6]], [[3, 4], [7, 8]]]),
+        ([[1, 2, 3, 4], [5, 6, 7, 8]], [2, 6, 4, 8], [[[1, 2], [5, 6]], [[3, 4], [7, 8]]]),
+        ([[1, 2, 3, 4], [5, 6, 7, 8]], [], [[[1, 2, 3, 4], [5, 6, 7, 8]]]),
+        ([[1, 2, 3, 4, 5, 6, 7, 8]], [], [[[1, 2, 3, 4, 5, 6, 7, 8]]]),
+    ],
+)
+def test_barrier_groups(rings: list[list[int]], barriers: list[int], groups: list) -> None:
+    assert barrier_groups(make_intersection(rings, barriers)) == groups
+
+
+def test_dual_ring_stages_pair_the_rings_inside_each_barrier() -> None:
+    im = model_from_intersection(example_intersection())
+    assert im.stage_phases == (frozenset({1, 5}), frozenset({2, 6}), frozenset({3, 7}), frozenset({4, 8}))
+    through_ns = im.model.phases[1]
+    assert set(through_ns.in_lanes) == {"N_right", "N_thru", "S_right", "S_thru"}
+    assert through_ns.min_green_s == 10 and through_ns.yellow_s == 4.0 and through_ns.all_red_s == 2.0
+    assert (
+        im.stage_of(frozenset({2, 6})) == 1
+        and im.stage_of(frozenset({6})) == 1
+        and im.stage_of(frozenset()) is None
+    )
+    # no two stages give green to the same link: every change has a clearance through the guard
+    for i in range(im.model.n_phases):
+        for j in range(im.model.n_phases):
+            if i != j:
+                assert im.model.losing_links(i, j)
+
+
+def test_single_ring_stages_are_the_phases_in_order() -> None:
+    im = model_from_intersection(make_intersection([[1, 2, 5, 6, 3, 4, 7, 8]], []))
+    assert [sorted(s) for s in im.stage_phases] == [[1], [2], [5], [6], [3], [4], [7], [8]]
+
+
+def test_guard_on_the_config_model_keeps_min_green_then_clears() -> None:
+    im = model_from_intersection(example_intersection())
+    guard = SafetyGuard(im.model, start_phase=1, now_s=0.0)
+    assert guard.step(1.0, 2).status.target == 1  # NS through is inside its 10 s minimum: refused
+    cmd = guard.step(10.0, 2)
+    assert cmd.status.target == 2 and cmd.status.stage.value == "yellow"
+
+
+@pytest.mark.parametrize(
+    ("target", "hold", "off"),
+    [
+        ({2, 6}, {2, 6}, {1, 3, 4, 5, 7, 8}),
+        ({1, 5}, {1, 5}, {2, 3, 4, 6, 7, 8}),
+        ({4}, {4}, {1, 2, 3, 5, 6, 7, 8}),
+    ],
+)
+def test_phase_command_holds_target_and_omits_the_rest(
+    target: set[int], hold: set[int], off: set[int]
+) -> None:
+    cmd = phase_command(frozenset(target), frozenset(range(1, 9)))
+    assert cmd.hold == hold and cmd.veh_call == hold and cmd.force_off == off and cmd.omit == off
+    assert not (cmd.hold & cmd.omit)
+
+
+def test_watchdog_degrades_stale_lanes_and_waits_before_recovering() -> None:
+    wd = InputWatchdog(
+        ["a", "b", "c", "d"], ["a", "b", "c"], WatchdogSettings(stale_s=2, min_fresh_share=0.5, recover_s=3)
+    )
+    frames = {"a": 10.0, "b": 10.0, "c": 7.0}
+    h = wd.assess(10.0, frames, ["a", "b", "c"])
+    assert not h.healthy and h.fresh == {"a", "b"} and h.degraded == {"c", "d"} and "of 3 s" in h.reason
+    assert wd.assess(13.0, {"a": 13, "b": 13}, ["a", "b"]).healthy  # 3 s of healthy inputs
+    m = wd.measurements(h, {"a": standing_call("a"), "c": standing_call("c")}, {"c": 40.0})
+    assert set(m) == {"a", "b", "c", "d"} and m["d"].queued == 1 and m["c"].zone_m == 40.0
+    h = wd.assess(14.0, {"a": 14}, ["a", "b"])  # b's camera up but no fresh counts: 1 of 3 fresh
+    assert not h.healthy and "1 of 3" in h.reason
+    assert not wd.assess(15.0, {"a": 15, "b": 15}, ["a", "b"]).healthy  # recovery starts over
+
+
+def test_watchdog_without_cameras_is_never_healthy() -> None:
+    wd = InputWatchdog(["a"], [], WatchdogSettings(recover_s=0))
+    h = wd.assess(100.0, {}, [])
+    assert not h.healthy and h.reason == "no camera covers any lane"
+
+
+def test_metrics_render_prometheus_text() -> None:
+    m = Metrics(window=4)
+    m.describe("x_total", "counter", "things")
+    m.inc("x_total", labels={"camera": 'we"st'})
+    m.inc("x_total", 2, labels={"camera": 'we"st'})
+    m.set("up", 1)
+    for v in (0.1, 0.2, 0.3, 0.4, 0.5):
+        m.observe("lat_seconds", v)
+    text = m.render()
+    assert "# HELP x_total things\n# TYPE x_total counter\n" in text
+    assert 'x_total{camera="we\\"st"} 3\n' in text and "\nup 1\n" in text
+    assert 'lat_seconds{quantile="0.5"} 0.4\n' in text  # the window keeps the last 4 samples
+    assert "lat_seconds_count 5\n" in text and "lat_seconds_sum 1.5" in text
+
+
+@pytest.mark.parametrize(
+    ("bind", "parsed"),
+    [
+        ("127.0.0.1:9108", ("127.0.0.1", 9108)),
+        ("[::1]:80", ("::1", 80)),
+        ("9108", None),
+        ("h:99999", None),
+        (":1", None),
+    ],
+)
+def test_parse_bind(bind: str, parsed: tuple[str, int] | None) -> None:
+    if parsed is None:
+        with pytest.raises(ConfigError, match="expected HOST:PORT"):
+            parse_bind(bind)
+    else:
+        assert parse_bind(bind) == parsed
+
+
+def test_edge_example_config_checks() -> None:
+    assert main(["config", "check", str(ROOT / "configs" / "edge.example.yaml")]) == 0
+
+
+def test_edge_run_with_a_bad_config_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    body = yaml.safe_load((ROOT / "configs" / "edge.example.yaml").read_text())
+    body["policy"] = "fixed"
+    body["detector"]["model"] = str(tmp_path / "none.onnx")
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(body))
+    assert main(["edge", "run", "--config", str(tmp_path / "e.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "policy" in err and "'fixed'" in err
+    body["policy"] = "adaptive"
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(body))
+    assert main(["edge", "run", "--config", str(tmp_path / "e.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "none.onnx" in err
