@@ -171,13 +171,15 @@ def run_accuracy(detector: OnnxDetector, *, quick: bool, tracker: str, seed: int
                     out, boxes = detector.forward([fr.image for fr in frames])
                     loose = detector.decode(out, boxes, conf=0.01)
                     dets = detector.decode(out, boxes)
+                    all_counts = []
                     for (cond, _, counter), fr, dl, d in zip(rigs, frames, loose, dets, strict=True):
                         counts = counter.update(d, f * 0.1)
+                        all_counts.append(counts)
                         accs[cond].add_detections(dl, fr)
                         if f >= WARMUP_FRAMES:
                             accs[cond].add_counts(counts, fr)
                     if samples is not None and f == n_frames // 2:
-                        _save_samples(samples, name, rigs, frames, dets)
+                        _save_samples(samples, name, rigs, frames, dets, all_counts)
                     if len(kept) < keep_frames and f % 10 == 0:
                         kept.extend(fr.image for fr in frames[: keep_frames - len(kept)])
             print(f"  {name}: {len(rigs)} cameras x {n_frames} frames in {time.perf_counter() - t0:.0f} s",
@@ -186,15 +188,15 @@ def run_accuracy(detector: OnnxDetector, *, quick: bool, tracker: str, seed: int
 
 
 def _save_samples(folder: Path, name: str, rigs: list[Any], frames: list[CameraFrame],
-                  dets: list[Detections]) -> None:
+                  dets: list[Detections], counts: list[dict[str, Any]]) -> None:
     """Detections (class colours) and lane polygons (yellow) on the left, the truth boxes on the right."""
     import cv2
 
     from vision.annotate import annotate
 
     folder.mkdir(parents=True, exist_ok=True)
-    for k, ((cond, _, counter), fr, d) in enumerate(zip(rigs, frames, dets, strict=True)):
-        left = annotate(fr.image, d, counter.zones, counter.update(d, 1e6))
+    for k, ((cond, _, counter), fr, d, c) in enumerate(zip(rigs, frames, dets, counts, strict=True)):
+        left = annotate(fr.image, d, counter.zones, c)
         right = fr.image.copy()
         for x0, y0, x1, y1 in fr.boxes_xyxy.astype(int):
             cv2.rectangle(right, (x0, y0), (x1, y1), (255, 255, 255), 1)

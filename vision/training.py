@@ -80,7 +80,8 @@ def export_onnx(weights: str | Path, dest: str | Path, settings: TrainSettings) 
     model = yolo(str(weights))
     exported = Path(model.export(format="onnx", imgsz=settings.imgsz, dynamic=True, simplify=False, opset=17))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(exported, dest)
+    if exported.resolve() != dest.resolve():
+        shutil.copyfile(exported, dest)
     fix_onnx_input_hw(dest, settings.export_hw)
     return dest
 
