@@ -63,7 +63,7 @@ class ControllerParams(StrictModel):
         description="Green extensions compared against switching now.",
     )
     switch_margin_veh_s: float = Field(
-        default=0.0, ge=0, description="Delay a switch must save over extending, against dithering."
+        default=10.0, ge=0, description="Delay (veh-s) a switch must save over extending, against dithering."
     )
 
     @model_validator(mode="after")

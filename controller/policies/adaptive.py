@@ -111,7 +111,7 @@ class AdaptiveController:
                 break
             cost = self._extended(arrivals, rates, cur, d, windows)
             self.last_plan[f"extend{d:g}"] = cost
-            if cost + self.params.switch_margin_veh_s < best_switch - _EPS:
+            if cost < best_switch + self.params.switch_margin_veh_s - _EPS:
                 return cur
         return best_q
 
