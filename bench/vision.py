@@ -69,6 +69,8 @@ class _Acc:
 
     def __init__(self) -> None:
         self.abs_err = 0
+        self.misses = 0
+        self.overcounts = 0
         self.truth = 0
         self.lane_frames = 0
         self.queued_ok = 0
@@ -102,6 +104,8 @@ class _Acc:
             self.lane_frames += 1
             self.truth += truth.vehicles
             self.abs_err += abs(m.vehicles - truth.vehicles)
+            self.misses += max(0, truth.vehicles - m.vehicles)
+            self.overcounts += max(0, m.vehicles - truth.vehicles)
             self.queued_ok += abs(m.queued - truth.queued) <= 1
             self.queue_err_m += abs(m.queue_m - truth.queue_m)
 
@@ -112,6 +116,8 @@ class _Acc:
             "lane_frames": self.lane_frames,
             "truth_vehicles": self.truth,
             "count_accuracy": 1 - self.abs_err / max(self.truth, 1),
+            "misses": self.misses,
+            "overcounts": self.overcounts,
             "queued_within_1": self.queued_ok / max(self.lane_frames, 1),
             "queue_error_m": self.queue_err_m / max(self.lane_frames, 1),
             "map50": float(np.mean(aps)) if aps else float("nan"),
@@ -307,7 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         a = acc[c]
         print(f"{c:6s} count_acc {a['count_accuracy']:.3f}  queued+-1 {a['queued_within_1']:.3f}  "
               f"queue_err {a['queue_error_m']:.1f} m  mAP50 {a['map50']:.3f}  "
-              f"({a['lane_frames']} lane-frames, {a['truth_vehicles']} vehicle-frames)")
+              f"({a['lane_frames']} lane-frames, {a['truth_vehicles']} vehicle-frames, "
+              f"{a['misses']} missed, {a['overcounts']} overcounted)")
     print(f"speed: pipeline {speed['pipeline_fps']:.1f} fps, bare session.run {speed['bare_fps']:.1f} fps, "
           f"overhead x{speed['overhead_ratio']:.3f}; 4 cameras {speed['four_camera_fps_per_camera']:.1f} fps each; "
           f"ultralytics predict {speed['ultralytics_fps'] or float('nan'):.1f} fps")
