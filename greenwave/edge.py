@@ -168,6 +168,8 @@ class EdgeRuntime:
         self.controlling = False
         self.health: InputHealth | None = None
         self._next_tick_s = float("-inf")
+        self._detector_error: str | None = None
+        self._detector_error_logged_s = float("-inf")
         self._stopped = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -259,8 +261,14 @@ class EdgeRuntime:
             for i, f in pick:
                 self._done_seq[i] = f.seq
             self.metrics.inc("greenwave_detector_errors_total")
-            log_event(_log, "detector_error", error=f"{type(exc).__name__}: {exc}", level=logging.WARNING)
+            error = f"{type(exc).__name__}: {exc}"
+            if error != self._detector_error or now - self._detector_error_logged_s >= 10.0:
+                log_event(_log, "detector_error", error=error, level=logging.WARNING)  # once, then every 10 s
+                self._detector_error, self._detector_error_logged_s = error, now
             return 0
+        if self._detector_error is not None:
+            log_event(_log, "detector_ok", after=self._detector_error)
+            self._detector_error = None
         self.metrics.observe("greenwave_inference_seconds", time.perf_counter() - t0)
         for (i, f), det in zip(pick, dets, strict=True):
             t_s = f.t_s

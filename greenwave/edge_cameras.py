@@ -36,7 +36,7 @@ class CameraState(str, Enum):
 @dataclass(frozen=True, slots=True)
 class ReaderSettings:
     retry_s: float = 0.5  # first wait before reopening a camera that is down; doubles up to retry_max_s
-    retry_max_s: float = 8.0
+    retry_max_s: float = 3.0  # a camera back in the cabinet is seen within this, plus recover_s
     freeze_s: float = 5.0
     stale_s: float = 2.0
 

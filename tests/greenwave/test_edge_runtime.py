@@ -201,6 +201,11 @@ def test_takes_control_serves_metrics_and_never_writes_a_frame(rig: Rig, monkeyp
         wait_until(rig.held, 8, "the controller held by the edge runtime")
         st = rig.emulator.status()
         assert st.held <= runtime.all_phases and runtime.controlling
+        # the controller shows what the guard holds: a whole stage of the config, both rings
+        wait_until(
+            lambda: rig.emulator.status().signal.greens == rig.emulator.status().held, 15, "greens = held"
+        )
+        assert rig.emulator.status().held in runtime.imodel.stage_phases
         wait_until(
             lambda: runtime.metrics.samples("greenwave_frame_to_command_seconds"), 5, "a latency sample"
         )
@@ -300,3 +305,4 @@ def test_sigterm_releases_before_exit(rig: Rig) -> None:
     assert st.backup_remaining_s is not None and st.backup_remaining_s > 20
     events = [yaml.safe_load(line)["event"] for line in err.splitlines() if line.startswith("{")]
     assert "take_control" in events and events[-1] == "stopped" and "bridge_closed" in events
+    assert events.index("bridge_closed") < events.index("stopped")
