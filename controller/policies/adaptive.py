@@ -109,8 +109,10 @@ class AdaptiveController:
         for d in self.params.extension_probe_s:
             if d > room + _EPS:
                 break
-            cost = self._extended(arrivals, rates, cur, d, windows)
+            cost, moved = self._extended(arrivals, rates, cur, d, windows)
             self.last_plan[f"extend{d:g}"] = cost
+            if moved == 0:
+                continue  # an extension that serves nobody only delays the others (gap-out)
             if cost < best_switch + self.params.switch_margin_veh_s - _EPS:
                 return cur
         return best_q
@@ -211,15 +213,19 @@ class AdaptiveController:
         cur: int,
         extend_s: float,
         windows: list[tuple[int, float, float]],
-    ) -> float:
-        """Delay of: extend the current green `extend_s`, then the same windows as the switch plan, shifted."""
+    ) -> tuple[float, int]:
+        """Delay of: extend the current green `extend_s`, then the same windows as the switch plan, shifted.
+
+        Returns (total delay, vehicles the extension itself lets through).
+        """
         sim = _Rollout(self, arrivals, rates, cur)
         sim.serve(cur, 0.0, extend_s)
+        moved = sum(sim.ptr)
         t = extend_s
         for p, start, end in windows:
             sim.serve(p, start + extend_s, end + extend_s)
             t = end + extend_s
-        return sim.delay + sim.leftover(t)
+        return sim.delay + sim.leftover(t), moved
 
 
 class _Rollout:

@@ -74,7 +74,9 @@ def make_model(
 def lane(
     lane_id: str, *, queued: int = 0, approaching: Sequence[tuple[float, float | None]] = ()
 ) -> LaneMeasurement:
-    moving = tuple(ApproachingVehicle(distance_m=d, speed_mps=v) for d, v in sorted(approaching, key=lambda dv: dv[0]))
+    moving = tuple(
+        ApproachingVehicle(distance_m=d, speed_mps=v) for d, v in sorted(approaching, key=lambda dv: dv[0])
+    )
     return LaneMeasurement(
         lane_id=lane_id,
         vehicles=queued + len(moving),
