@@ -55,6 +55,7 @@ JUNCTION = "C"
 PHASES = {1: [("S", "left")], 2: [("N", "through"), ("N", "right")], 5: [("N", "left")],
           6: [("S", "through"), ("S", "right")], 3: [("W", "left")], 4: [("E", "through"), ("E", "right")],
           7: [("E", "left")], 8: [("W", "through"), ("W", "right")]}  # fmt: skip
+_MJPG = cv2.VideoWriter.fourcc(*"MJPG")
 _TURNS = {"s": "through", "l": "left", "r": "right", "t": "uturn"}
 
 
@@ -83,9 +84,8 @@ def render_videos(
         writers = []
         for rig in rigs:
             path = out / f"{rig.approach.edge_id}.avi"
-            w = cv2.VideoWriter(
-                str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (rig.camera.width_px, rig.camera.height_px)
-            )
+            size = (rig.camera.width_px, rig.camera.height_px)
+            w = cv2.VideoWriter(str(path), _MJPG, fps, size)
             writers.append(w)
             cams.append({**rig.camera_config(rig.approach.edge_id, str(path)), "fps": fps})
         assert film.reader is not None
@@ -305,9 +305,25 @@ def faults(runtime: EdgeRuntime, detector: FaultyDetector, relay: UdpRelay, moni
     def unplug(paths: list[Path]) -> Callable[[], None]:
         for p in paths:
             p.rename(p.with_suffix(".unplugged"))
-        return lambda: [p.with_suffix(".unplugged").rename(p) for p in paths] and None
+
+        def plug() -> None:
+            for p in paths:
+                p.with_suffix(".unplugged").rename(p)
+
+        return plug
+
+    def fail_detector() -> Callable[[], None]:
+        detector.failing.set()
+        return detector.failing.clear
+
+    def silence_controller() -> Callable[[], None]:
+        relay.cut.set()
+        return relay.cut.clear
 
     cam0 = cams[0]["name"]
+    cams_lanes = [
+        [z["lane"] for z in c["lanes"]] for c in cams
+    ]  # SUMO lane ids are the config's lane ids here
 
     def camera_back() -> bool:
         return runtime.metrics.value("greenwave_camera_up", {"camera": cam0}) == 1
@@ -315,14 +331,8 @@ def faults(runtime: EdgeRuntime, detector: FaultyDetector, relay: UdpRelay, moni
     cases: list[tuple[str, Callable[[], Callable[[], None]], bool, float, Callable[[], bool]]] = [
         ("one camera unplugged", lambda: unplug(files[:1]), True, 15.0, camera_back),
         ("all cameras unplugged", lambda: unplug(files), False, 20.0, lambda: True),
-        (
-            "detector raising",
-            lambda: (detector.failing.set(), detector.failing.clear)[1],
-            False,
-            10.0,
-            lambda: True,
-        ),
-        ("controller silent", lambda: (relay.cut.set(), relay.cut.clear)[1], False, 15.0, lambda: True),
+        ("detector raising", fail_detector, False, 10.0, lambda: True),
+        ("controller silent", silence_controller, False, 15.0, lambda: True),
     ]
     results = []
     for name, inject, keep_control, settle_s, recovered in cases:
@@ -330,7 +340,7 @@ def faults(runtime: EdgeRuntime, detector: FaultyDetector, relay: UdpRelay, moni
         if keep_control:  # wait until the camera's lanes degrade; control must stay
             time.sleep(settle_s)
             under, _ = monitor.read()
-            degraded = bool(runtime.health and runtime.health.degraded & runtime._camera_lanes[0])
+            degraded = bool(runtime.health and runtime.health.degraded & set(cams_lanes[0]))
             during = (
                 ("under control, its lanes degraded" if degraded else "under control")
                 if under
@@ -341,7 +351,11 @@ def faults(runtime: EdgeRuntime, detector: FaultyDetector, relay: UdpRelay, moni
             effect_s = monitor.wait(lambda under, held: not held and not under, settle_s)
             during = "own plan" if effect_s is not None else "STILL HELD"
         clear()
-        back_s = monitor.wait(lambda under, held, ok=recovered: under and ok(), 30)
+
+        def back(under: bool, held: bool, ok: Callable[[], bool] = recovered) -> bool:
+            return under and ok()
+
+        back_s = monitor.wait(back, 30)
         row = {"fault": name, "during": during, "effect_s": None if effect_s is None else round(effect_s, 2),
                "back_under_control_s": None if back_s is None else round(back_s, 2),
                "ok": during != "STILL HELD" and back_s is not None and back_s <= 10.0}  # fmt: skip
