@@ -1,8 +1,10 @@
 """How a guarded decision reaches SUMO's traffic light.
 
 `direct`: the guard's signal string is set on SUMO's light (setRedYellowGreenState, an "online" program: the guard
-inserts the yellows). Other paths (through the firmware bridge and a virtual controller) implement the same
-`Actuator` protocol, so the harness loop does not change.
+inserts the yellows).
+`pmpp`: the guard's decisions go as hold / force-off / call / omit through the firmware bridge (SNMP in PMPP frames
+over a pty pair) to a virtual controller on simulation time, whose lights drive SUMO's (`sim.bridge_loop`).
+Both implement the same `Actuator` protocol, so the harness loop does not change.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sim.errors import SimError
 
 __all__ = ["ACTUATIONS", "Actuator", "DirectActuator", "make_actuator"]
 
-ACTUATIONS = ("direct",)
+ACTUATIONS = ("direct", "pmpp")
 
 
 class Actuator(Protocol):
@@ -49,4 +51,8 @@ def make_actuator(kind: str, api: Any, tls_id: str, model: SignalModel, initial_
     """Raises SimError for an unknown actuation path."""
     if kind == "direct":
         return DirectActuator(api, tls_id, initial_state)
+    if kind == "pmpp":
+        from sim.bridge_loop import PmppActuator  # pysnmp and pyserial load only for this path
+
+        return PmppActuator(api, tls_id, model, initial_state)
     raise SimError(f"unknown actuation {kind!r}: expected one of {', '.join(ACTUATIONS)}")

@@ -9,7 +9,7 @@ no SNMP encoding (see `controller`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from firmware_bridge.emulator.timing import (
@@ -44,6 +44,12 @@ class DatabaseSettings:
     timebase_pattern: int = 1  # the plan the controller runs on its own (time of day)
     supports_transactions: bool = True
     layout: RingLayout = NEMA_DUAL_RING
+    # The cabinet's stored database for another layout (a simulator's junction): per phase of `layout`; None keeps
+    # the NEMA 8-phase defaults.
+    timings: Mapping[int, PhaseTiming] | None = None
+    # Split per phase (s) of the stored timebase pattern, cycle = the longest ring's sum, no coordinated phase;
+    # None keeps the default 100 s pattern (2/6 coordinated).
+    timebase_splits_s: Mapping[int, int] | None = None
 
 
 class WriteRefused(Exception):  # noqa: N818 - internal signal turned into an SNMP error status, never escapes
@@ -57,7 +63,7 @@ class Database:
         settings = settings or DatabaseSettings()
         self.settings = settings
         self.values: dict[Oid, Value] = {}
-        self._init_phases(default_timings())
+        self._init_phases(dict(settings.timings) if settings.timings is not None else default_timings())
         self._init_patterns()
         for col in ControlCol:
             self.values[control_oid(col)] = 0
@@ -85,14 +91,19 @@ class Database:
                 self.values[oid_of(name, p)] = raw
 
     def _init_patterns(self) -> None:
+        layout, splits = self.settings.layout, self.settings.timebase_splits_s
+        if splits is None:
+            splits, coords, cycle = {p: 35 if p % 2 == 0 else 15 for p in layout.phases}, {2, 6}, 100
+        else:
+            coords, cycle = set(), max(sum(splits.get(p, 0) for p in ring) for ring in layout.rings)
         for pat in range(1, N_PATTERNS + 1):
             stored = pat == self.settings.timebase_pattern
-            for name, raw in (("patternCycleTime", 100 if stored else 0), ("patternOffsetTime", 0),
+            for name, raw in (("patternCycleTime", cycle if stored else 0), ("patternOffsetTime", 0),
                               ("patternSplitNumber", pat), ("patternSequenceNumber", 1)):  # fmt: skip
                 self.values[oid_of(name, pat)] = raw
-            for p in self.settings.layout.phases:
-                coord = p in (2, 6)
-                self.values[oid_of("splitTime", pat, p)] = (35 if p % 2 == 0 else 15) if stored else 0
+            for p in layout.phases:
+                coord = p in coords
+                self.values[oid_of("splitTime", pat, p)] = splits.get(p, 0) if stored else 0
                 self.values[oid_of("splitMode", pat, p)] = 2
                 self.values[oid_of("splitCoordPhase", pat, p)] = int(coord)
 
