@@ -42,6 +42,7 @@ from greenwave.edge_log import log_event
 from greenwave.edge_metrics import Metrics, MetricsServer
 from vision.counting import LaneCounter
 from vision.detector import Detector
+from vision.errors import VisionError
 
 __all__ = ["EdgeRuntime", "EdgeSettings"]
 
@@ -63,6 +64,7 @@ _HELP = {
     "greenwave_lane_vehicles": ("gauge", "Vehicles counted in the lane's zone."),
     "greenwave_lane_queued": ("gauge", "Stopped vehicles counted in the lane's zone."),
     "greenwave_control_active": ("gauge", "1 while the runtime commands the controller."),
+    "greenwave_decide_seconds": ("summary", "Policy decision and guard step."),
     "greenwave_decisions_total": ("counter", "Optimizer decisions passed through the safety guard."),
     "greenwave_stage": ("gauge", "Guard stage (index) shown or being changed to; -1 when released."),
     "greenwave_guard_overrides_total": ("counter", "Requests the safety guard refused, by reason."),
@@ -257,6 +259,10 @@ class EdgeRuntime:
         t0 = time.perf_counter()
         try:
             dets = self.detector.detect([f.image for f in frames])
+            if len(dets) != len(frames):
+                raise VisionError(
+                    f"detector: expected {len(frames)} results (one per frame), found {len(dets)}"
+                )
         except Exception as exc:  # any detector failure degrades the lanes; it must not end the runtime
             for i, f in pick:
                 self._done_seq[i] = f.seq
@@ -335,6 +341,7 @@ class EdgeRuntime:
                 self.worker.submit(Decision(None, now, None))
             self.metrics.set("greenwave_stage", -1)
             return
+        t0 = time.perf_counter()
         try:
             requested = self.policy.decide(measurement, self.guard.status)
             demand = self.policy.demand(measurement)
@@ -347,6 +354,7 @@ class EdgeRuntime:
         before = dict(self.guard.overrides)
         previous = self.guard.status.target
         command = self.guard.step(now, requested, demand)
+        self.metrics.observe("greenwave_decide_seconds", time.perf_counter() - t0)
         for reason, n in self.guard.overrides.items():
             if n > before.get(reason, 0):
                 self.metrics.inc(

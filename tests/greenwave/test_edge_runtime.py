@@ -306,3 +306,26 @@ def test_sigterm_releases_before_exit(rig: Rig) -> None:
     events = [yaml.safe_load(line)["event"] for line in err.splitlines() if line.startswith("{")]
     assert "take_control" in events and events[-1] == "stopped" and "bridge_closed" in events
     assert events.index("bridge_closed") < events.index("stopped")
+
+
+def test_reader_keeps_only_the_newest_frame_at_the_file_rate(tmp_path: Path) -> None:
+    from configs.vision import CameraConfig
+    from greenwave.edge_cameras import CameraReader, CameraState
+
+    video = write_video(tmp_path / "cam.avi", 40, fps=20.0)
+    cam = CameraConfig(
+        name="c", source=str(video), fps=20, lanes=[{"lane": "x", "polygon": [[0, 0], [9, 0], [9, 9]]}]
+    )
+    reader = CameraReader(cam)
+    reader.start()
+    try:
+        wait_until(lambda: reader.latest() is not None, 5, "a first frame")
+        first = reader.latest()
+        time.sleep(1.0)  # nobody consumes: frames are replaced, not queued
+        last = reader.latest()
+        assert first is not None and last is not None
+        assert 12 <= last.seq - first.seq <= 28  # played at about 20 frames/s, not as fast as it decodes
+        assert last.t_s > first.t_s and reader.health(time.monotonic()).state is CameraState.OK
+    finally:
+        reader.stop()
+    assert reader.latest() is None  # the last picture does not outlive the reader
