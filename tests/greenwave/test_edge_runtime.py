@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -256,6 +257,10 @@ def test_detector_raising_releases_then_control_returns(rig: Rig) -> None:
         detector.failing.set()
         wait_until(rig.released, 5, "control released while the detector raises")
         assert runtime.metrics.value("greenwave_detector_errors_total")
+        host, port = runtime.metrics_address
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=5)
+        assert err.value.code == 503 and b"released" in err.value.read()
         detector.failing.clear()
         wait_until(rig.held, 10, "control back after the detector recovered")
 
