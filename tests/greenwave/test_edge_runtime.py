@@ -241,7 +241,7 @@ def test_camera_unplugged_releases_then_control_returns(rig: Rig) -> None:
     with Running(runtime):
         wait_until(rig.held, 8, "control taken")
         video.rename(rig.dir / "unplugged.avi")  # the 2 s file ends and cannot be reopened: camera gone
-        wait_until(rig.released, 6, "control released after the camera went away")
+        wait_until(rig.released, 10, "control released after the camera went away")
         assert not runtime.controlling and runtime.health is not None and not runtime.health.healthy
         (rig.dir / "unplugged.avi").rename(video)
         back_s = wait_until(rig.held, 10, "control back after the camera returned")
@@ -255,7 +255,7 @@ def test_detector_raising_releases_then_control_returns(rig: Rig) -> None:
     with Running(runtime):
         wait_until(rig.held, 8, "control taken")
         detector.failing.set()
-        wait_until(rig.released, 5, "control released while the detector raises")
+        wait_until(rig.released, 8, "control released while the detector raises")
         assert runtime.metrics.value("greenwave_detector_errors_total")
         host, port = runtime.metrics_address
         with pytest.raises(urllib.error.HTTPError) as err:
@@ -271,7 +271,7 @@ def test_silent_bridge_leaves_the_controller_on_its_own_plan_then_recovers(rig: 
         wait_until(rig.held, 8, "control taken")
         rig.emulator.silence()
         # nothing reaches the controller now: its backup timer (3 s) must hand control back to its own plan
-        wait_until(rig.released, 6, "the controller back on its own plan")
+        wait_until(rig.released, 8, "the controller back on its own plan")
         assert rig.emulator.status().source is ControlSource.BACKUP
         wait_until(lambda: not runtime.controlling, 5, "the runtime noticing the silent bridge")
         assert runtime.metrics.value("greenwave_bridge_up") == 0
@@ -334,3 +334,25 @@ def test_reader_keeps_only_the_newest_frame_at_the_file_rate(tmp_path: Path) -> 
     finally:
         reader.stop()
     assert reader.latest() is None  # the last picture does not outlive the reader
+
+
+def test_bridge_worker_releases_a_command_nobody_renews(rig: Rig) -> None:
+    from configs.bridge import BridgeConfig
+    from firmware_bridge.bridge import FieldBridge
+    from greenwave.edge_bridge import BridgeWorker, Decision, phase_command
+    from greenwave.edge_metrics import Metrics
+
+    cfg = BridgeConfig(url=rig.emulator.url, community=COMMUNITY, timeout_s=0.2, retries=1, backup_time_s=30)
+    worker = BridgeWorker(FieldBridge.open(cfg), Metrics(), command_ttl_s=1.0, status_interval_s=0.2)
+    worker.start()
+    try:
+        worker.submit(
+            Decision(phase_command(frozenset({2, 6}), frozenset(range(1, 9))), time.monotonic(), None)
+        )
+        wait_until(rig.held, 3, "the command in force")
+        assert rig.emulator.status().held == {2, 6}
+        # the runtime stops deciding (hung): the worker must not keep the old command alive for 30 s
+        released_s = wait_until(rig.released, 4, "the stale command released")
+        assert released_s < 3 and rig.emulator.status().backup_remaining_s > 20
+    finally:
+        worker.stop()
