@@ -288,7 +288,8 @@ def test_frozen_camera_degrades_its_lanes_and_releases(rig: Rig) -> None:
         assert rig.released() and not runtime.controlling
 
 
-def test_sigterm_releases_before_exit(rig: Rig) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_releases_before_exit(rig: Rig, signum: int) -> None:
     cfg = edge_config_dict(
         rig.dir, rig.emulator.url, backup_time_s=30, metrics_port=free_port(socket.SOCK_STREAM)
     )
@@ -298,7 +299,7 @@ def test_sigterm_releases_before_exit(rig: Rig) -> None:
                             cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
     try:
         wait_until(rig.held, 20, "the edge process holding the controller")
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=15)
     finally:
         if proc.poll() is None:
