@@ -1,7 +1,8 @@
 """Which measurement source feeds the controllers in a simulation.
 
-`oracle`: per-lane measurements read from SUMO within the zone a camera would see (sim/oracle.py). Other sources
-(rendered camera frames through the detector) implement controller.measurement.MeasurementSource the same way.
+`oracle`: per-lane measurements read from SUMO within the zone a camera would see (sim/oracle.py).
+`camera`: rendered camera frames of every approach through the shipped ONNX detector and the vision pipeline
+(sim/camera_source.py), by day; `camera-mixed`: the same with each camera's conditions drawn (day/dusk/night/rain).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sim.topology import SignalInfo
 
 __all__ = ["MEASUREMENTS", "make_source"]
 
-MEASUREMENTS = ("oracle",)
+MEASUREMENTS = ("oracle", "camera", "camera-mixed")
 
 
 def make_source(
@@ -25,4 +26,9 @@ def make_source(
     """Raises SimError for an unknown source."""
     if kind == "oracle":
         return OracleSource(api, signals, range_m=params.detection_range_m)
+    if kind in ("camera", "camera-mixed"):
+        from sim.camera_source import CameraLoopConfig, CameraSource  # onnxruntime and OpenCV only when asked
+
+        conditions = "mixed" if kind == "camera-mixed" else "day"
+        return CameraSource(api, signals, params, seed=seed, config=CameraLoopConfig(conditions=conditions))
     raise SimError(f"unknown measurement source {kind!r}: expected one of {', '.join(MEASUREMENTS)}")

@@ -1,0 +1,260 @@
+"""Camera-in-the-loop measurement source: SUMO -> synthetic camera frames -> the shipped ONNX detector -> lane counts.
+
+Per signalised junction one synthetic pole camera per approach (sim/camera.py, pose from the lane geometry through
+sim/camera_model.pose_for_approach, the same rig the vision datasets use). Each simulated second the junction's
+cameras render the current vehicle states, one batched detector call runs over them and the vision pipeline
+(vision/pipeline.IntersectionPipeline: tracking, lane assignment, queue and speed estimates) turns the detections into
+`LaneMeasurement`s keyed by the same SUMO lane ids as the oracle. Frames live in memory for one step and are never
+written.
+
+What it deliberately does not do:
+- Outgoing (exit) lanes are not measured: the cameras look up the approaches, and the counter has no zones for exit
+  lanes. `IntersectionMeasurement.outgoing` is empty, so spillback protection is off under this source.
+- A controlled lane that no camera sees (no approach drawn for it, or its zone falls outside every frame) is reported
+  as a standing call (`standing_call`: one queued vehicle at the stop line), the fail-safe of a broken detector:
+  its movement is served every cycle and never starved, at the price of some green time.
+- Cameras are rendered only for junctions the harness measures (controlled junctions), and only when asked.
+
+Speed: frames are rendered at the model's input width (320 x 180 for the shipped 320 x 192 model), static layers are
+drawn once per camera, and one onnxruntime session (1 thread by default) serves every camera of the process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from configs.controller import ControllerParams
+from configs.vision import CameraConfig, DetectorConfig
+from controller.measurement import IntersectionMeasurement, LaneMeasurement
+from sim.camera import SyntheticCamera
+from sim.camera_effects import random_conditions
+from sim.camera_model import pose_for_approach
+from sim.camera_scene import RoadScene, load_road_scene
+from sim.camera_sumo import VehicleStateReader
+from sim.errors import SimError
+from sim.topology import SignalInfo
+from vision.counting import CountingSettings
+from vision.detections import Detections
+from vision.detector import OnnxDetector, default_detector_config
+from vision.errors import VisionError
+from vision.pipeline import IntersectionPipeline
+
+__all__ = [
+    "CONDITION_MODES",
+    "FRAME_SETTINGS",
+    "CameraLoopConfig",
+    "CameraSource",
+    "last_timing",
+    "shared_detector",
+    "standing_call",
+]
+
+CONDITION_MODES = ("day", "mixed")
+# The harness steps once per simulated second, so the counter sees 1 frame/s: a speed needs 3 positions (2 s), and a
+# track missed for one frame is not held (a moving vehicle moves too far for IoU matching at 1 Hz and comes back
+# under a new id; holding the old one would count it twice).
+FRAME_SETTINGS = CountingSettings(stop_speed_mps=1.2, move_speed_mps=2.5, speed_window_s=2.5, min_history_s=1.5,
+                                  hold_s=0.5, forget_s=3.0)
+
+
+def standing_call(lane_id: str, zone_m: float) -> LaneMeasurement:
+    """The safe assumption for a lane no camera sees: one vehicle waiting at the stop line."""
+    return LaneMeasurement(lane_id=lane_id, vehicles=1, queued=1, queue_m=7.0, occupancy=min(1.0, 7.0 / zone_m),
+                           zone_m=zone_m)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraLoopConfig:
+    """How the closed loop films and detects. Defaults: fixed day conditions, the shipped model, 1 thread."""
+
+    conditions: str = "day"  # "day": every camera by day; "mixed": each camera draws day/dusk/night/rain once
+    model: Path | None = None  # None: the shipped model (vision.detector.default_detector_config)
+    threads: int = 1
+    width_px: int = 320  # frame size; 320 x 180 fills the shipped 320 x 192 input without resizing
+    height_px: int = 180
+
+    def __post_init__(self) -> None:
+        if self.conditions not in CONDITION_MODES:
+            raise SimError(f"camera conditions: expected one of {CONDITION_MODES}, found {self.conditions!r}")
+
+
+_DETECTORS: dict[tuple[str, int], OnnxDetector] = {}
+
+
+def shared_detector(model: Path | None = None, threads: int = 1) -> OnnxDetector:
+    """One onnxruntime session per process and model (every junction and every run in the process shares it).
+
+    Raises:
+        SimError: the model is missing or not loadable (translated from vision's ModelError).
+    """
+    base = default_detector_config()
+    cfg = DetectorConfig(**{**base.model_dump(), "model": model or base.model, "threads": threads})
+    key = (str(cfg.model), threads)
+    det = _DETECTORS.get(key)
+    if det is None:
+        try:
+            det = _DETECTORS[key] = OnnxDetector(cfg)
+        except VisionError as exc:
+            raise SimError(f"camera source: {exc}") from exc
+    return det
+
+
+@dataclass
+class _Junction:
+    cameras: list[SyntheticCamera]
+    pipeline: IntersectionPipeline | None
+    controlled: frozenset[str]  # the oracle's keys: controlled incoming lanes
+    unseen: tuple[str, ...]  # controlled lanes no camera sees: reported as standing calls
+    rng: np.random.Generator
+
+
+@dataclass
+class _Timing:
+    frames: int = 0
+    render_s: list[float] = field(default_factory=list)  # per camera frame
+    infer_s: list[float] = field(default_factory=list)  # per camera frame (batch time / batch size)
+    pipeline_s: list[float] = field(default_factory=list)  # per junction step: detector + tracking + counting
+    read_s: list[float] = field(default_factory=list)  # vehicle states, per simulated second
+
+
+class _TimedDetector:
+    """The shared detector behind the Detector protocol, recording the batch time per frame."""
+
+    def __init__(self, detector: OnnxDetector, timing: _Timing) -> None:
+        self._detector = detector
+        self._timing = timing
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        t0 = time.perf_counter()
+        out = self._detector.detect(frames)
+        self._timing.infer_s.append((time.perf_counter() - t0) / max(len(frames), 1))
+        return out
+
+
+_LAST: list[CameraSource] = []
+
+
+def last_timing() -> dict[str, Any] | None:
+    """Timing summary of the most recent CameraSource built in this process (for bench/closed_loop.py)."""
+    return _LAST[-1].timing_summary() if _LAST else None
+
+
+class CameraSource:
+    """MeasurementSource backed by rendered camera frames and the detector (see the module docstring)."""
+
+    def __init__(
+        self,
+        api: Any,
+        signals: Mapping[str, SignalInfo],
+        params: ControllerParams,
+        *,
+        seed: int = 0,
+        config: CameraLoopConfig | None = None,
+        scene: RoadScene | None = None,
+    ) -> None:
+        self.config = cfg = config or CameraLoopConfig()
+        self._api = api
+        self._zone_default_m = params.detection_range_m
+        if scene is None:
+            scene = load_road_scene(_net_file(api))
+        self.detector = shared_detector(cfg.model, cfg.threads)
+        rng = np.random.default_rng(seed)
+        self._reader = VehicleStateReader(api, scene.lane_lengths_m)
+        self._states: list[Any] = []
+        self._states_t: float | None = None
+        self.timing = _Timing()
+        self._junctions: dict[str, _Junction] = {}
+        for tls_id, info in signals.items():
+            controlled = set(info.zones)
+            cams: list[SyntheticCamera] = []
+            for _node, approach in scene.approaches:
+                if not controlled.intersection(approach.lane_ids):
+                    continue  # approaches are keyed by node id; a signal (tls id) may span several nodes
+                pose = pose_for_approach(approach, rng, width_px=cfg.width_px, height_px=cfg.height_px)
+                cond = random_conditions(rng, None if cfg.conditions == "mixed" else cfg.conditions)
+                cam = SyntheticCamera(scene, approach, pose, cond, zone_m=params.detection_range_m,
+                                      seed=int(rng.integers(1 << 31)))
+                if cam.lane_polygons:
+                    cams.append(cam)
+            seen = {lane for cam in cams for lane in cam.lane_polygons}
+            pipeline = None
+            if cams:
+                configs = [CameraConfig.model_validate(cam.camera_config(f"{tls_id}/{cam.approach.edge_id}", "sumo"))
+                           for cam in cams]
+                pipeline = IntersectionPipeline(_TimedDetector(self.detector, self.timing), configs,
+                                                settings=FRAME_SETTINGS)
+            self._junctions[tls_id] = _Junction(cams, pipeline, frozenset(controlled), tuple(sorted(controlled - seen)),
+                                                np.random.default_rng(int(rng.integers(1 << 31))))
+        _LAST[:] = [self]
+
+    def unseen_lanes(self, junction_id: str) -> tuple[str, ...]:
+        return self._junctions[junction_id].unseen
+
+    def cameras(self, junction_id: str) -> list[SyntheticCamera]:
+        return list(self._junctions[junction_id].cameras)
+
+    def measure(self, junction_id: str, now_s: float) -> IntersectionMeasurement:
+        j = self._junctions[junction_id]
+        incoming: dict[str, LaneMeasurement] = {}
+        if j.pipeline is not None:
+            states = self._vehicle_states(now_s)
+            t0 = time.perf_counter()
+            frames = [cam.render(states, j.rng).image for cam in j.cameras]
+            t1 = time.perf_counter()
+            counted = j.pipeline.process(frames, now_s)
+            incoming.update((lane, m) for lane, m in counted.items() if lane in j.controlled)
+            self.timing.pipeline_s.append(time.perf_counter() - t1)
+            self.timing.render_s.append((t1 - t0) / len(frames))
+            self.timing.frames += len(frames)
+            del frames  # frames live for one step only
+        for lane in j.unseen:
+            incoming[lane] = standing_call(lane, self._zone_default_m)
+        return IntersectionMeasurement(junction_id=junction_id, now_s=now_s, incoming=incoming)
+
+    def _vehicle_states(self, now_s: float) -> list[Any]:
+        """All vehicle states, read once per simulated second however many junctions ask."""
+        if self._states_t != now_s:
+            t0 = time.perf_counter()
+            self._states = self._reader.read()
+            self._states_t = now_s
+            self.timing.read_s.append(time.perf_counter() - t0)
+        return self._states
+
+    def timing_summary(self) -> dict[str, Any]:
+        """Medians in ms: render and inference per camera frame; pipeline (inference + counting) per junction step."""
+        tm = self.timing
+
+        def med(xs: list[float]) -> float | None:
+            return statistics.median(xs) * 1000.0 if xs else None
+
+        return {
+            "cameras": sum(len(j.cameras) for j in self._junctions.values()),
+            "unseen_lanes": sum(len(j.unseen) for j in self._junctions.values()),
+            "frames": tm.frames,
+            "render_ms": med(tm.render_s),
+            "infer_ms": med(tm.infer_s),
+            "pipeline_ms": med(tm.pipeline_s),
+            "read_ms": med(tm.read_s),
+        }
+
+
+def _net_file(api: Any) -> Path:
+    """The running simulation's network file (libsumo and TraCI both answer getOption)."""
+    try:
+        net = str(api.simulation.getOption("net-file"))
+    except Exception as exc:  # TraCIException from either backend
+        raise SimError(f"camera source: expected SUMO to report its net-file option, found {exc}") from exc
+    path = Path(net)
+    if not path.is_absolute():
+        cfg = Path(str(api.simulation.getOption("configuration-file")))
+        path = cfg.parent / path
+    if not path.is_file():
+        raise SimError(f"camera source: expected the network file at {path}, found nothing")
+    return path
