@@ -5,11 +5,11 @@
 
 The junction's green phases become one ring of NTCIP phases 1..n in model order (rotated so the guard's start phase
 is first: the controller starts where the guard does), with the model's min green, max green, yellow and red
-clearance; every phase is on max recall and the stored timebase plan is the SUMO program's own splits, so a
-released controller runs the scenario's fixed-time plan. For guard target j the bridge sends one command: hold j,
-force-off and omit every other phase, call j. The controller itself times the change interval; its per-phase
-lights are turned back into SUMO strings (green -> the phase's string, yellow / red clearance -> the model's
-transition strings for the switch commanded).
+clearance (change intervals in whole seconds, as the guard shows them at 1 s steps). Every phase is on max recall
+and the stored timebase plan is the SUMO program's own splits, so a released controller runs the scenario's
+fixed-time plan. For guard target j the bridge sends one command: hold j, force-off and omit every other phase,
+call j. The controller itself times the change interval; its per-phase lights are turned back into SUMO strings
+(green -> the phase's string, yellow / red clearance -> the model's transition strings for the switch commanded).
 
 Time is simulation time: the controller's clock is a value the actuator moves to each step's `now_s` (SUMO runs
 far faster than real time), so a run is deterministic; only the bridge's timeouts are wall time. The emulator runs
@@ -91,8 +91,9 @@ def cabinet_settings(model: SignalModel, start: int, *, backup_time_s: int) -> D
             min_green_s=min_green,
             passage_s=2.0,
             max1_s=float(min(255, math.ceil(g.max_green_s - _EPS))),
-            yellow_s=round(g.yellow_s, 1),
-            red_clear_s=round(g.all_red_s, 1),
+            # The guard holds each change interval for whole steps (1 s): give the controller what SUMO is shown.
+            yellow_s=float(math.ceil(g.yellow_s - _EPS)),
+            red_clear_s=float(math.ceil(g.all_red_s - _EPS)),
             recall=Recall.MAX,
         )
         green = max(g.program_green_s, min_green)

@@ -34,6 +34,12 @@ from sim.errors import SimError
 from sim.runner import RunSpec, run_one
 from tests.controller.builders import FOUR_PHASE, PERMISSIVE, make_model
 
+# FOUR_PHASE with change intervals that are not whole seconds
+FRACTIONAL = tuple(
+    ProgramPhase(p.state, 3.5 if "y" in p.state else 1.5 if "G" not in p.state else p.duration_s)
+    for p in FOUR_PHASE
+)
+
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs POSIX ptys")
 
 FAST = BridgeLoopConfig(timeout_s=0.3, retries=1, backoff_s=0.05, backup_time_s=4)
@@ -116,6 +122,14 @@ def test_cabinet_times_the_models_phases_in_one_ring_from_the_start_phase() -> N
         assert settings.timebase_splits_s[g.index + 1] == g.program_green_s + g.yellow_s + g.all_red_s
 
 
+def test_change_intervals_are_whole_steps_as_the_guard_shows_them() -> None:
+    model = make_model(FRACTIONAL)
+    assert {(g.yellow_s, g.all_red_s) for g in model.phases} == {(3.5, 1.5)}
+    settings = cabinet_settings(model, 0, backup_time_s=10)
+    assert settings.timings is not None
+    assert {(t.yellow_s, t.red_clear_s) for t in settings.timings.values()} == {(4.0, 2.0)}
+
+
 def test_more_phases_than_a_control_group_is_refused() -> None:
     program = [ProgramPhase("".join("G" if k == i else "r" for k in range(12)), 10) for i in range(9)]
     model = make_model(program)
@@ -154,7 +168,9 @@ def test_shown_state_maps_lights_to_the_models_strings(
 # -- actuator against a guard, no SUMO ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("program", "seed"), [(FOUR_PHASE, 1), (FOUR_PHASE, 2), (PERMISSIVE, 3)])
+@pytest.mark.parametrize(
+    ("program", "seed"), [(FOUR_PHASE, 1), (FOUR_PHASE, 2), (PERMISSIVE, 3), (FRACTIONAL, 4)]
+)
 def test_random_decisions_show_exactly_the_guards_strings(program: Any, seed: int) -> None:
     """Targets anywhere in the ring (not only the next), at any time: the controller follows the guard step by step."""
     model = make_model(program)
