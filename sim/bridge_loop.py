@@ -251,6 +251,13 @@ class PmppActuator:
             raise SimError(
                 f"junction {tls_id}: virtual controller starts on {self._state!r}, expected {initial_state!r}"
             )
+        try:  # under command from the start, so its own plan never acts before the first step
+            self.bridge.command(now_s, phase_command(model, start))
+        except BridgeError as exc:
+            self.close()
+            raise BridgeLoopError(
+                f"junction {tls_id}: cannot take control of the virtual controller: {exc}"
+            ) from exc
         self._set(tls_id, self._state)
 
     def apply(self, now_s: float, command: SignalCommand) -> str:
