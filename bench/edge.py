@@ -287,6 +287,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "decide_ms_median": round(1000 * statistics.median(dec), 1) if dec else None,
             "batches_per_s": round(len(inf) / (s1 - s0), 2), "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
         }  # fmt: skip
+        lanes = runtime.lanes
+        out["steady"]["lanes_end"] = {
+            lane: [
+                m.value("greenwave_lane_vehicles", {"lane": lane}),
+                m.value("greenwave_lane_queued", {"lane": lane}),
+            ]
+            for lane in lanes
+        }  # vehicles, queued per lane at the end of the steady phase (a sanity check of the counts)
         print(json.dumps(out["steady"]))
         out["faults"] = [] if args.no_faults else faults(runtime, detector, relay, monitor, cams, work)
     finally:
