@@ -177,8 +177,8 @@ class VirtualCabinet:
                 self._error = exc
                 ready.set()
 
-        self._thread = threading.Thread(target=serve, name="greenwave-virtual-cabinet", daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=serve, name="greenwave-virtual-cabinet", daemon=True)
+        self.thread.start()
         if not ready.wait(10.0) or self._error is not None:
             self.close()
             raise SimError(
@@ -199,8 +199,8 @@ class VirtualCabinet:
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5.0)
+        if self.thread.is_alive():
+            self.thread.join(timeout=5.0)
         self.wire.close()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -227,6 +228,7 @@ def test_bridge_in_the_loop_shows_the_direct_timeline_and_releases(
     final = b.inner.final_status
     assert b.inner.released_by == "release" and final is not None
     assert final.source is ControlSource.OWN_PLAN and final.held == frozenset() and final.pattern == 1
+    assert not b.inner.cabinet.thread.is_alive()  # the emulator stopped with the run
     vc = b.inner.cabinet.controller
     assert vc.db.int_of("systemPatternControl") == 0
     greens = {g for t in range(601, 601 + 200) for g in vc.step(float(t)).greens}
@@ -282,3 +284,4 @@ def test_bridge_silent_mid_run_ends_released_with_a_clear_error(
     assert final.source in (ControlSource.OWN_PLAN, ControlSource.BACKUP) and final.held == frozenset()
     assert act.cabinet.controller.db.int_of("systemPatternControl") == 0
     assert act.cabinet.controller.db.values[control_oid(ControlCol.FORCE_OFF)] == 0
+    assert not any(t.name == "greenwave-virtual-cabinet" for t in threading.enumerate())
