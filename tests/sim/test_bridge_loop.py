@@ -6,10 +6,12 @@ and a bridge that goes silent mid-run ends with a clear error and the controller
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from controller.signal_model import ProgramPhase, SignalModel
 from firmware_bridge.emulator.controller import ControlSource
 from firmware_bridge.emulator.timing import Light, SignalState
 from firmware_bridge.ntcip import ControlCol, control_oid
+from greenwave.cli import main
 from sim.actuation import ACTUATIONS, make_actuator
 from sim.bridge_loop import (
     BridgeLoopConfig,
@@ -243,6 +246,14 @@ def test_compare_accepts_the_pmpp_bridge(single: Any) -> None:
     for key in ("delay_s", "stop_time_s", "stops", "arrived"):
         assert pmpp[key] == direct[key], key
     assert pmpp["safety_violations"] == {}
+
+
+def test_cli_sim_compare_with_the_pmpp_bridge_writes_the_harness_json(tmp_path: Path) -> None:
+    out = tmp_path / "pmpp.json"
+    argv = ["sim", "compare", "single", "--controllers", "max-pressure", "--seeds", "1", "--end", "120"]
+    assert main([*argv, "--bridge", "pmpp", "--json", str(out)]) == 0
+    summary = json.loads(out.read_text())["controllers"]["max-pressure"]
+    assert summary["arrived"] > 0 and summary["per_seed"][0]["seed"] == 1
 
 
 def _silent(direction: str) -> Callable[[Any], None]:
