@@ -169,7 +169,7 @@ class EdgeRuntime:
         self.policy: PhaseController | None = None
         self.controlling = False
         self.health: InputHealth | None = None
-        self._next_tick_s = float("-inf")
+        self._next_tick_s = self._last_tick_s = float("-inf")
         self._detector_error: str | None = None
         self._detector_error_logged_s = float("-inf")
         self._stopped = False
@@ -218,6 +218,10 @@ class EdgeRuntime:
             self.stop()
 
     def healthz(self) -> tuple[bool, str]:
+        """(ok, text) for GET /healthz: ok only while controlling and the decision loop keeps ticking."""
+        stalled_s = self._clock() - self._last_tick_s
+        if self._last_tick_s > float("-inf") and stalled_s > 3 * self.settings.decision_interval_s:
+            return False, f"decision loop stalled for {stalled_s:.1f} s (the bridge releases a stale command)"
         if self.controlling:
             return True, "controlling"
         reason = self.health.reason if self.health is not None and not self.health.healthy else "bridge down"
@@ -230,6 +234,7 @@ class EdgeRuntime:
         now = self._clock()
         if now >= self._next_tick_s:
             self._next_tick_s = max(self._next_tick_s + self.settings.decision_interval_s, now)
+            self._last_tick_s = now
             self.tick(now)
 
     def _new_frames(self) -> list[tuple[int, Frame]]:

@@ -357,3 +357,29 @@ def test_bridge_worker_releases_a_command_nobody_renews(rig: Rig) -> None:
         assert released_s < 3 and rig.emulator.status().backup_remaining_s > 20
     finally:
         worker.stop()
+
+
+def test_hung_detector_stalls_the_loop_and_the_stale_command_is_released(rig: Rig) -> None:
+    path = rig.dir / "edge30.yaml"
+    path.write_text(yaml.safe_dump(edge_config_dict(rig.dir, rig.emulator.url, backup_time_s=30)))
+    config = load_yaml_model(path, EdgeConfig)
+    assert config.detector is not None
+    inner, hang, resume = OnnxDetector(config.detector), threading.Event(), threading.Event()
+
+    class HangingDetector:
+        def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+            if hang.is_set():
+                resume.wait(20)  # a driver that never returns, until the test lets it
+            return inner.detect(frames)
+
+    runtime = EdgeRuntime(config, settings=FAST, detector=HangingDetector())
+    with Running(runtime):
+        wait_until(rig.held, 8, "control taken")
+        hang.set()
+        released_s = wait_until(rig.released, 8, "the stale command released by the bridge thread")
+        assert released_s < 6 and rig.emulator.status().backup_remaining_s > 20  # not the 30 s backup timer
+        ok, text = runtime.healthz()
+        assert not ok and "stalled" in text
+        hang.clear()
+        resume.set()
+        wait_until(rig.held, 10, "control back after the detector returned")
