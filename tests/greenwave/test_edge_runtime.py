@@ -288,7 +288,7 @@ def test_frozen_camera_degrades_its_lanes_and_releases(rig: Rig) -> None:
         assert rig.released() and not runtime.controlling
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_releases_before_exit(rig: Rig, signum: int) -> None:
     cfg = edge_config_dict(
         rig.dir, rig.emulator.url, backup_time_s=30, metrics_port=free_port(socket.SOCK_STREAM)
