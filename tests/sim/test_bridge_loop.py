@@ -46,6 +46,8 @@ FRACTIONAL = tuple(
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs POSIX ptys")
 
+# Short backup time (more keep-alives); the fault tests also give up on a silent line quickly.
+KEEP_ALIVE = BridgeLoopConfig(backup_time_s=4)
 FAST = BridgeLoopConfig(timeout_s=0.3, retries=1, backoff_s=0.05, backup_time_s=4)
 
 
@@ -183,7 +185,7 @@ def test_random_decisions_show_exactly_the_guards_strings(program: Any, seed: in
     guard = SafetyGuard(model, start_phase=1, now_s=0.0)
     monitor = SafetyMonitor(model, tolerance_s=1.0)
     monitor.observe(0.0, guard.state)
-    act = PmppActuator(api, "J", model, guard.state, config=FAST)
+    act = PmppActuator(api, "J", model, guard.state, config=KEEP_ALIVE)
     try:
         want = guard.status.phase
         changes = 0
@@ -200,7 +202,7 @@ def test_random_decisions_show_exactly_the_guards_strings(program: Any, seed: in
     finally:
         act.close()
     assert changes > 20 and monitor.total == 0
-    assert sends >= 240 / (FAST.backup_time_s / 2)  # keep-alives every half backup time of simulation time
+    assert sends >= 240 / (KEEP_ALIVE.backup_time_s / 2)  # keep-alives every half backup time of simulation time
     assert api.shown[-1][1] == guard.state
     assert act.released_by == "release" and act.final_status is not None
     assert act.final_status.source is ControlSource.OWN_PLAN and act.final_status.held == frozenset()
