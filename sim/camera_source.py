@@ -54,6 +54,7 @@ __all__ = [
     "last_timing",
     "shared_detector",
     "standing_call",
+    "use_model",
 ]
 
 CONDITION_MODES = ("day", "mixed")
@@ -86,16 +87,28 @@ class CameraLoopConfig:
 
 
 _DETECTORS: dict[tuple[str, int], OnnxDetector] = {}
+_MODEL_OVERRIDE: list[Path] = []  # set by use_model(): what `model=None` means in this process
+
+
+def use_model(model: Path | None) -> None:
+    """Make `model` what this process's camera sources load by default (None: back to the shipped model).
+
+    For benchmarking a candidate model through the harness, whose runs build their sources themselves.
+    """
+    _MODEL_OVERRIDE[:] = [Path(model)] if model is not None else []
 
 
 def shared_detector(model: Path | None = None, threads: int = 1) -> OnnxDetector:
     """One onnxruntime session per process and model (every junction and every run in the process shares it).
 
+    `model=None` is the shipped model (vision.detector.default_detector_config) unless use_model() said otherwise.
+
     Raises:
         SimError: the model is missing or not loadable (translated from vision's ModelError).
     """
     base = default_detector_config()
-    cfg = DetectorConfig(**{**base.model_dump(), "model": model or base.model, "threads": threads})
+    model = model or (_MODEL_OVERRIDE[0] if _MODEL_OVERRIDE else base.model)
+    cfg = DetectorConfig(**{**base.model_dump(), "model": model, "threads": threads})
     key = (str(cfg.model), threads)
     det = _DETECTORS.get(key)
     if det is None:
