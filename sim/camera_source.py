@@ -42,7 +42,7 @@ from sim.errors import SimError
 from sim.topology import SignalInfo
 from vision.counting import CountingSettings
 from vision.detections import Detections
-from vision.detector import OnnxDetector, default_detector_config
+from vision.detector import Detector, OnnxDetector, default_detector_config
 from vision.errors import VisionError
 from vision.pipeline import IntersectionPipeline
 
@@ -140,7 +140,7 @@ class _Timing:
 class _TimedDetector:
     """The shared detector behind the Detector protocol, recording the batch time per frame."""
 
-    def __init__(self, detector: OnnxDetector, timing: _Timing) -> None:
+    def __init__(self, detector: Detector, timing: _Timing) -> None:
         self._detector = detector
         self._timing = timing
 
@@ -171,13 +171,15 @@ class CameraSource:
         seed: int = 0,
         config: CameraLoopConfig | None = None,
         scene: RoadScene | None = None,
+        detector: Detector | None = None,
     ) -> None:
+        """`detector` replaces the process's shared ONNX session (tests pass vision.detector.FakeDetector)."""
         self.config = cfg = config or CameraLoopConfig()
         self._api = api
         self._zone_default_m = params.detection_range_m
         if scene is None:
             scene = load_road_scene(_net_file(api))
-        self.detector = shared_detector(cfg.model, cfg.threads)
+        self.detector = detector if detector is not None else shared_detector(cfg.model, cfg.threads)
         rng = np.random.default_rng(seed)
         self._reader = VehicleStateReader(api, scene.lane_lengths_m)
         self._states: list[Any] = []
