@@ -24,7 +24,16 @@ class ControllerParams(StrictModel):
     yellow_s: float = Field(
         default=3.0, ge=3.0, description="Used where the program has no yellow of its own."
     )
-    horizon_s: float = Field(default=60.0, gt=0, le=300, description="Adaptive planning horizon.")
+    horizon_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description=(
+            "Adaptive look-ahead for predicted arrivals: vehicles seen in the zone always count; vehicles expected"
+            " from the measured flow are added only up to this many seconds ahead (the default adds none with a"
+            " 150 m zone: flows inferred from counts are inflated by lane changes, and plans did best without)."
+        ),
+    )
     saturation_flow_veh_h: float = Field(default=1800.0, gt=0, description="Per lane.")
     webster_update_cycles: int = Field(default=3, ge=1)
     min_cycle_s: float = Field(default=40.0, gt=0)

@@ -14,8 +14,9 @@ A rollout discharges each lane one saturation headway apart (longer for permissi
 blocked exit), after `startup_lost_s` when a lane's green begins. Plans are not truncated at the horizon (every
 predicted vehicle is served, so delaying others is never free), and the extension plans reuse the switch plan's
 windows, so the comparison measures the shift alone rather than noise between two re-planned schedules. The
-controller extends when some extension has less delay than switching now (by `switch_margin_veh_s`) and otherwise
-starts the best switch; only the first second is executed and everything is re-planned next second.
+controller extends when some extension lets through a vehicle that the switch target would not serve as well and
+costs less delay than switching now (or at most `switch_margin_veh_s` more, against dithering); otherwise it starts
+the best switch. Only the first second is executed and everything is re-planned next second.
 
 Phase sequence rule: phases are served in the program's cyclic order. A phase is skipped when no vehicle waits
 that it would serve better than the current green does, and the plan may skip a phase that has such vehicles when
@@ -109,7 +110,7 @@ class AdaptiveController:
         for d in self.params.extension_probe_s:
             if d > room + _EPS:
                 break
-            cost, moved = self._extended(arrivals, rates, cur, d, windows)
+            cost, moved = self._extended(arrivals, rates, cur, d, windows, best_q)
             self.last_plan[f"extend{d:g}"] = cost
             if moved == 0:
                 continue  # an extension that serves nobody only delays the others (gap-out)
@@ -213,14 +214,17 @@ class AdaptiveController:
         cur: int,
         extend_s: float,
         windows: list[tuple[int, float, float]],
+        target: int,
     ) -> tuple[float, int]:
         """Delay of: extend the current green `extend_s`, then the same windows as the switch plan, shifted.
 
-        Returns (total delay, vehicles the extension itself lets through).
+        Returns (total delay, vehicles the extension lets through that `target`'s green would not serve as well:
+        a lane that both greens serve gains nothing from the extension).
         """
         sim = _Rollout(self, arrivals, rates, cur)
         sim.serve(cur, 0.0, extend_s)
-        moved = sum(sim.ptr)
+        rc, rt = rates[cur], rates[target]
+        moved = sum(sim.ptr[i] for i in self.table.served[cur] if rt[i] < rc[i])
         t = extend_s
         for p, start, end in windows:
             sim.serve(p, start + extend_s, end + extend_s)
