@@ -17,7 +17,8 @@
 The controller's state is read with SNMP straight from the emulator, not through the relay. The machine is shared:
 the load average is printed with the figures, and so is the CPU time this process
 spent per 4-camera batch (decode + preprocess + inference + counting + control), which does not depend on what else
-runs: 1000 / cpu_ms_per_batch is the batch rate one free core would sustain.
+runs: 1000 / cpu_ms_per_batch is the batch rate one free core would sustain. (Linux autogroup scheduling splits the
+CPU between sessions, so `nice` does not buy this process a bigger share of a box other jobs are using.)
 """
 
 from __future__ import annotations
