@@ -202,7 +202,8 @@ def test_random_decisions_show_exactly_the_guards_strings(program: Any, seed: in
     finally:
         act.close()
     assert changes > 20 and monitor.total == 0
-    assert sends >= 240 / (KEEP_ALIVE.backup_time_s / 2)  # keep-alives every half backup time of simulation time
+    # keep-alives every half backup time of simulation time
+    assert sends >= 240 / (KEEP_ALIVE.backup_time_s / 2)
     assert api.shown[-1][1] == guard.state
     assert act.released_by == "release" and act.final_status is not None
     assert act.final_status.source is ControlSource.OWN_PLAN and act.final_status.held == frozenset()
