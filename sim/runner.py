@@ -141,13 +141,17 @@ class _Loop:
         if factory is not None:
             self.source = make_source(spec.measure, api, signals, spec.params, seed=spec.seed)
             now = api.simulation.getTime()
-            for tls_id, info in signals.items():
-                model = _model_for(api, tls_id, info, spec.params)
-                guard = SafetyGuard(model, start_phase=_start_phase(api, tls_id, model), now_s=now)
-                actuator = make_actuator(spec.actuation, api, tls_id, model, guard.state)
-                monitor = SafetyMonitor(model, tolerance_s=_STEP_TOLERANCE_S)
-                monitor.observe(now, guard.state)
-                self._agents.append(_Agent(tls_id, factory(model, spec.params), guard, monitor, actuator))
+            try:
+                for tls_id, info in signals.items():
+                    model = _model_for(api, tls_id, info, spec.params)
+                    guard = SafetyGuard(model, start_phase=_start_phase(api, tls_id, model), now_s=now)
+                    actuator = make_actuator(spec.actuation, api, tls_id, model, guard.state)
+                    monitor = SafetyMonitor(model, tolerance_s=_STEP_TOLERANCE_S)
+                    monitor.observe(now, guard.state)
+                    self._agents.append(_Agent(tls_id, factory(model, spec.params), guard, monitor, actuator))
+            except BaseException:
+                self.close()  # hand back whatever the junctions set up so far hold
+                raise
 
     def run(self, end_s: float | None) -> None:
         api = self.api
