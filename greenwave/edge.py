@@ -39,7 +39,7 @@ from greenwave.edge_bridge import BridgeWorker, Decision, phase_command
 from greenwave.edge_cameras import CameraReader, CameraState, Frame, ReaderSettings
 from greenwave.edge_health import InputHealth, InputWatchdog, WatchdogSettings
 from greenwave.edge_log import log_event
-from greenwave.edge_metrics import Metrics, MetricsServer
+from greenwave.edge_metrics import EDGE_METRICS, Metrics, MetricsServer
 from vision.counting import LaneCounter
 from vision.detector import Detector
 from vision.errors import VisionError
@@ -47,40 +47,6 @@ from vision.errors import VisionError
 __all__ = ["EdgeRuntime", "EdgeSettings"]
 
 _log = logging.getLogger("greenwave.edge")
-
-_HELP = {
-    "greenwave_camera_frames_total": ("counter", "Frames of the camera that went through the detector."),
-    "greenwave_camera_fps": ("gauge", "Frames per second of the camera through the detector, last 5 s."),
-    "greenwave_camera_up": ("gauge", "1 while the camera delivers fresh, changing frames."),
-    "greenwave_camera_reconnects_total": ("counter", "Times the camera was reopened after going down."),
-    "greenwave_inference_seconds": ("summary", "Batched detector call over the cameras' new frames."),
-    "greenwave_detector_errors_total": ("counter", "Detector calls that raised."),
-    "greenwave_frame_to_command_seconds": (
-        "summary",
-        "Capture of the oldest frame behind a command to its send.",
-    ),
-    "greenwave_inputs_healthy": ("gauge", "1 while enough lanes have fresh counts to control."),
-    "greenwave_lane_degraded": ("gauge", "1 when the lane is shown as a standing call (no fresh counts)."),
-    "greenwave_lane_vehicles": ("gauge", "Vehicles counted in the lane's zone."),
-    "greenwave_lane_queued": ("gauge", "Stopped vehicles counted in the lane's zone."),
-    "greenwave_control_active": ("gauge", "1 while the runtime commands the controller."),
-    "greenwave_decide_seconds": ("summary", "Policy decision and guard step."),
-    "greenwave_decisions_total": ("counter", "Optimizer decisions passed through the safety guard."),
-    "greenwave_stage": ("gauge", "Guard stage (index) shown or being changed to; -1 when released."),
-    "greenwave_guard_overrides_total": ("counter", "Requests the safety guard refused, by reason."),
-    "greenwave_releases_total": ("counter", "Times control was handed back to the controller's own plan."),
-    "greenwave_bridge_up": ("gauge", "1 while the last exchange with the controller succeeded."),
-    "greenwave_bridge_commanding": ("gauge", "1 while phase control may be in force at the controller."),
-    "greenwave_bridge_writes_total": ("counter", "Real-time SETs sent (changes, keep-alives, releases)."),
-    "greenwave_bridge_releases_total": ("counter", "Releases written by the bridge."),
-    "greenwave_bridge_errors_total": ("counter", "Bridge exchanges that failed (timeouts, refusals, link)."),
-    "greenwave_controller_unit_control_status": (
-        "gauge",
-        "NTCIP unitControlStatus read from the controller.",
-    ),
-    "greenwave_controller_green": ("gauge", "1 while the controller reports the phase green."),
-    "greenwave_controller_held": ("gauge", "1 while the controller's hold bit for the phase is set."),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +91,7 @@ class EdgeRuntime:
         self.imodel = model_from_intersection(config.intersection)
         self.all_phases = self.imodel.phases
         self.metrics = Metrics()
-        for name, (kind, help_) in _HELP.items():
+        for name, (kind, help_) in EDGE_METRICS.items():
             self.metrics.describe(name, kind, help_)
 
         alias = {lane.id: lane.id for a in config.intersection.approaches for lane in a.lanes}
@@ -178,6 +144,8 @@ class EdgeRuntime:
     def start(self) -> None:
         self.server = MetricsServer(self.metrics, self.config.metrics_bind, self.healthz)
         self.server.start()
+        if self.metrics_address[0] not in ("127.0.0.1", "::1", "localhost"):
+            log_event(_log, "metrics_exposed", bind=self.config.metrics_bind, level=logging.WARNING)
         for reader in self.readers:
             reader.start()
         if self.worker is not None:
@@ -376,6 +344,11 @@ class EdgeRuntime:
         if self.worker is not None:
             pc = phase_command(self.imodel.stage_phases[target], self.all_phases)
             self.worker.submit(Decision(pc, now, min(fresh) if fresh else None))
+            shown = self.worker.status.greens if self.worker.status is not None else None
+            # the controller times its own clearances: it follows the guard with a lag, watch that it does follow
+            self.metrics.set(
+                "greenwave_controller_shows_stage", int(shown == self.imodel.stage_phases[target])
+            )
 
     def _take_control(self, now: float) -> None:
         greens = self.worker.status.greens if self.worker is not None and self.worker.status else frozenset()

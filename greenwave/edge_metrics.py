@@ -16,10 +16,46 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from configs.errors import ConfigError
 
-__all__ = ["Metrics", "MetricsServer", "parse_bind"]
+__all__ = ["EDGE_METRICS", "Metrics", "MetricsServer", "parse_bind"]
 
 Labels = tuple[tuple[str, str], ...]
 _QUANTILES = (0.5, 0.95, 0.99)
+
+# Every series the edge runtime exports: name -> (type, help).
+EDGE_METRICS: dict[str, tuple[str, str]] = {
+    "greenwave_camera_frames_total": ("counter", "Frames of the camera that went through the detector."),
+    "greenwave_camera_fps": ("gauge", "Frames per second of the camera through the detector, last 5 s."),
+    "greenwave_camera_up": ("gauge", "1 while the camera delivers fresh, changing frames."),
+    "greenwave_camera_reconnects_total": ("counter", "Times the camera was reopened after going down."),
+    "greenwave_inference_seconds": ("summary", "Batched detector call over the cameras' new frames."),
+    "greenwave_detector_errors_total": ("counter", "Detector calls that raised."),
+    "greenwave_frame_to_command_seconds": (
+        "summary",
+        "Capture of the oldest frame behind a command to its send.",
+    ),
+    "greenwave_inputs_healthy": ("gauge", "1 while enough lanes have fresh counts to control."),
+    "greenwave_lane_degraded": ("gauge", "1 when the lane is shown as a standing call (no fresh counts)."),
+    "greenwave_lane_vehicles": ("gauge", "Vehicles counted in the lane's zone."),
+    "greenwave_lane_queued": ("gauge", "Stopped vehicles counted in the lane's zone."),
+    "greenwave_control_active": ("gauge", "1 while the runtime commands the controller."),
+    "greenwave_decide_seconds": ("summary", "Policy decision and guard step."),
+    "greenwave_decisions_total": ("counter", "Optimizer decisions passed through the safety guard."),
+    "greenwave_stage": ("gauge", "Guard stage (index) shown or being changed to; -1 when released."),
+    "greenwave_guard_overrides_total": ("counter", "Requests the safety guard refused, by reason."),
+    "greenwave_releases_total": ("counter", "Times control was handed back to the controller's own plan."),
+    "greenwave_bridge_up": ("gauge", "1 while the last exchange with the controller succeeded."),
+    "greenwave_bridge_commanding": ("gauge", "1 while phase control may be in force at the controller."),
+    "greenwave_bridge_writes_total": ("counter", "Real-time SETs sent (changes, keep-alives, releases)."),
+    "greenwave_bridge_releases_total": ("counter", "Releases written by the bridge."),
+    "greenwave_bridge_errors_total": ("counter", "Bridge exchanges that failed (timeouts, refusals, link)."),
+    "greenwave_controller_unit_control_status": (
+        "gauge",
+        "NTCIP unitControlStatus read from the controller.",
+    ),
+    "greenwave_controller_shows_stage": ("gauge", "1 while the controller's greens are the guard's stage."),
+    "greenwave_controller_green": ("gauge", "1 while the controller reports the phase green."),
+    "greenwave_controller_held": ("gauge", "1 while the controller's hold bit for the phase is set."),
+}
 
 
 def _labels(labels: Mapping[str, object] | None) -> Labels:

@@ -216,6 +216,7 @@ def test_takes_control_serves_metrics_and_never_writes_a_frame(rig: Rig, monkeyp
         with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=5) as resp:
             assert resp.status == 200 and resp.read().decode().strip() == "controlling"
     assert ctype.startswith("text/plain; version=0.0.4")
+    assert "untyped" not in text  # every series the runtime exports is described (TYPE and HELP)
     lines = text.splitlines()
     assert "# TYPE greenwave_camera_fps gauge" in lines
     assert 'greenwave_camera_up{camera="north"} 1' in lines
