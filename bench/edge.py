@@ -272,7 +272,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         n_lat0 = len(m.samples("greenwave_frame_to_command_seconds"))
         f0, s0, load0, cpu0 = frames(), time.monotonic(), os.getloadavg()[0], time.process_time()
         inf0 = len(m.samples("greenwave_inference_seconds"))
-        time.sleep(args.steady_s)
+        follows = []
+        while time.monotonic() - s0 < args.steady_s:
+            time.sleep(0.5)
+            follows.append(m.value("greenwave_controller_shows_stage") == 1)
         f1, s1, cpu1 = frames(), time.monotonic(), time.process_time()
         lat = m.samples("greenwave_frame_to_command_seconds")[n_lat0:]
         inf = m.samples("greenwave_inference_seconds")[inf0:]
@@ -283,6 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fps_min": round(min(fps.values()), 2), "latency_p50_ms": round(1000 * _pct(lat, 0.5), 1),
             "latency_p95_ms": round(1000 * _pct(lat, 0.95), 1), "latency_samples": len(lat),
             "inference_ms_median": round(1000 * statistics.median(inf), 1) if inf else None,
+            "controller_shows_stage_share": round(sum(follows) / max(len(follows), 1), 2),
             "cpu_cores_used": round((cpu1 - cpu0) / (s1 - s0), 2),
             "cpu_ms_per_batch": round(1000 * (cpu1 - cpu0) / max(len(inf), 1), 1),
             "decide_ms_median": round(1000 * statistics.median(dec), 1) if dec else None,
