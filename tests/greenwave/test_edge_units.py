@@ -162,3 +162,24 @@ def test_edge_run_with_a_bad_config_is_one_line_exit_2(tmp_path: Path, capsys) -
     assert main(["edge", "run", "--config", str(tmp_path / "e.yaml")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "none.onnx" in err
+
+
+@pytest.mark.parametrize(
+    ("rings", "barriers"),
+    [
+        ([[1, 2, 3, 4], [5, 6, 7, 8]], [2, 4]),
+        ([[1, 2, 3, 4], [5, 6, 7, 8]], [2, 6, 4, 8]),
+        ([[2, 1, 4, 3], [6, 5, 8, 7]], [1, 3]),
+    ],
+)
+def test_held_phases_are_always_compatible(rings: list[list[int]], barriers: list[int]) -> None:
+    """The edge never holds two phases a NEMA controller could not show together: one per ring, one barrier group."""
+    cfg = make_intersection(rings, barriers)
+    im = model_from_intersection(cfg)
+    groups = [set().union(*map(set, g)) for g in barrier_groups(cfg)]
+    ring_of = {p: i for i, ring in enumerate(cfg.rings) for p in ring}
+    for stage in im.stage_phases:
+        cmd = phase_command(stage, im.phases)
+        assert len({ring_of[p] for p in cmd.hold}) == len(cmd.hold)
+        assert any(cmd.hold <= g for g in groups)
+        assert cmd.hold | cmd.omit == im.phases and not cmd.hold & cmd.omit
