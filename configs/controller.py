@@ -57,7 +57,9 @@ class ControllerParams(StrictModel):
     )
     # -- max-pressure ----------------------------------------------------------------------------------------------
     pressure_interval_s: float = Field(
-        default=5.0, ge=1, description="Max-pressure decides this often after min green."
+        default=10.0,
+        ge=1,
+        description="Max-pressure slot: it decides every this many seconds of green (never before min green).",
     )
     # -- adaptive (schedule-driven) --------------------------------------------------------------------------------
     gap_s: float = Field(
