@@ -35,7 +35,7 @@ from configs.vision import CameraConfig, DetectorConfig
 from controller.measurement import IntersectionMeasurement, LaneMeasurement
 from sim.camera import SyntheticCamera
 from sim.camera_effects import random_conditions
-from sim.camera_model import pose_for_approach
+from sim.camera_model import Approach, PinholeCamera, pose_for_approach
 from sim.camera_scene import RoadScene, load_road_scene
 from sim.camera_sumo import VehicleStateReader
 from sim.errors import SimError
@@ -80,13 +80,20 @@ class CameraLoopConfig:
     threads: int = 1
     width_px: int = 320  # frame size; 320 x 180 fills the shipped 320 x 192 input without resizing
     height_px: int = 180
+    # the zone a camera reports: where a car is still ~10 px wide at 320 px (further out it is counted too
+    # rarely to be worth claiming; the controller plans with the zone it is told)
+    max_zone_m: float = 80.0
+    pose_draws: int = 8  # candidate poles per approach; the one with the largest image scale 50 m upstream wins
+    # recall over precision: a missed queued vehicle costs its movement a cycle, a phantom one a few seconds of
+    # green. None: the model config's own threshold.
+    conf_threshold: float | None = 0.25
 
     def __post_init__(self) -> None:
         if self.conditions not in CONDITION_MODES:
             raise SimError(f"camera conditions: expected one of {CONDITION_MODES}, found {self.conditions!r}")
 
 
-_DETECTORS: dict[tuple[str, int], OnnxDetector] = {}
+_DETECTORS: dict[tuple[str, int, float], OnnxDetector] = {}
 _MODEL_OVERRIDE: list[Path] = []  # set by use_model(): what `model=None` means in this process
 
 
@@ -98,7 +105,7 @@ def use_model(model: Path | None) -> None:
     _MODEL_OVERRIDE[:] = [Path(model)] if model is not None else []
 
 
-def shared_detector(model: Path | None = None, threads: int = 1) -> OnnxDetector:
+def shared_detector(model: Path | None = None, threads: int = 1, conf_threshold: float | None = None) -> OnnxDetector:
     """One onnxruntime session per process and model (every junction and every run in the process shares it).
 
     `model=None` is the shipped model (vision.detector.default_detector_config) unless use_model() said otherwise.
@@ -108,8 +115,9 @@ def shared_detector(model: Path | None = None, threads: int = 1) -> OnnxDetector
     """
     base = default_detector_config()
     model = model or (_MODEL_OVERRIDE[0] if _MODEL_OVERRIDE else base.model)
-    cfg = DetectorConfig(**{**base.model_dump(), "model": model, "threads": threads})
-    key = (str(cfg.model), threads)
+    conf = base.conf_threshold if conf_threshold is None else conf_threshold
+    cfg = DetectorConfig(**{**base.model_dump(), "model": model, "threads": threads, "conf_threshold": conf})
+    key = (str(cfg.model), threads, conf)
     det = _DETECTORS.get(key)
     if det is None:
         try:
@@ -179,7 +187,7 @@ class CameraSource:
         self._zone_default_m = params.detection_range_m
         if scene is None:
             scene = load_road_scene(_net_file(api))
-        self.detector = detector if detector is not None else shared_detector(cfg.model, cfg.threads)
+        self.detector = detector if detector is not None else shared_detector(cfg.model, cfg.threads, cfg.conf_threshold)
         rng = np.random.default_rng(seed)
         self._reader = VehicleStateReader(api, scene.lane_lengths_m)
         self._states: list[Any] = []
@@ -192,9 +200,10 @@ class CameraSource:
             for _node, approach in scene.approaches:
                 if not controlled.intersection(approach.lane_ids):
                     continue  # approaches are keyed by node id; a signal (tls id) may span several nodes
-                pose = pose_for_approach(approach, rng, width_px=cfg.width_px, height_px=cfg.height_px)
+                pose = _best_pose(approach, rng, cfg)
                 cond = random_conditions(rng, None if cfg.conditions == "mixed" else cfg.conditions)
-                cam = SyntheticCamera(scene, approach, pose, cond, zone_m=params.detection_range_m,
+                cam = SyntheticCamera(scene, approach, pose, cond,
+                                      zone_m=min(params.detection_range_m, cfg.max_zone_m),
                                       seed=int(rng.integers(1 << 31)))
                 if cam.lane_polygons:
                     cams.append(cam)
@@ -258,6 +267,24 @@ class CameraSource:
             "pipeline_ms": med(tm.pipeline_s),
             "read_ms": med(tm.read_s),
         }
+
+
+def _best_pose(approach: Approach, rng: np.random.Generator, cfg: CameraLoopConfig) -> PinholeCamera:
+    """Of `pose_draws` plausible poles (sim/camera_model.pose_for_approach), the one that sees the far end biggest.
+
+    An installer picks the mounting that resolves the queue's back best; a vehicle 50 m upstream is a few pixels
+    wide at 320 px, so the image scale there decides how far the detector counts.
+    """
+    far = np.array([[*(approach.stop_centre - approach.travel_dir * 50.0), 0.0]])
+    best, best_scale = None, -1.0
+    for _ in range(max(1, cfg.pose_draws)):
+        cam = pose_for_approach(approach, rng, width_px=cfg.width_px, height_px=cfg.height_px)
+        depth = float(cam.project(far)[1][0])
+        scale = cam.focal_px / depth if depth > 0.5 else 0.0
+        if scale > best_scale:
+            best, best_scale = cam, scale
+    assert best is not None
+    return best
 
 
 def _net_file(api: Any) -> Path:
