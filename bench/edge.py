@@ -289,6 +289,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "controller_shows_stage_share": round(sum(follows) / max(len(follows), 1), 2),
             "cpu_cores_used": round((cpu1 - cpu0) / (s1 - s0), 2),
             "cpu_ms_per_batch": round(1000 * (cpu1 - cpu0) / max(len(inf), 1), 1),
+            "one_free_core_batches_per_s": round(len(inf) / max(cpu1 - cpu0, 1e-9), 1),  # a projection, not a measurement
             "decide_ms_median": round(1000 * statistics.median(dec), 1) if dec else None,
             "batches_per_s": round(len(inf) / (s1 - s0), 2), "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
         }  # fmt: skip
