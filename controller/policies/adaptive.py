@@ -1,7 +1,8 @@
-"""Schedule-driven adaptive control in the style of Surtrac: each second, plan the next minute and act on its start.
+"""Schedule-driven adaptive control in the style of Surtrac: each second, plan until every vehicle in sight is served.
 
 Every second of a green past its minimum, the controller predicts, per incoming lane, when each vehicle it can see
-reaches the stop line (queued: now; moving: distance / speed), adds the vehicles expected to enter the zone within
+reaches the stop line unimpeded (queued: now; moving: distance / max(speed, free_speed_mps), so a vehicle
+slowing behind a queue or for the red counts as already arriving), adds the vehicles expected to enter the zone within
 `horizon_s` (smoothed measured arrival flow), and scores schedules by the total delay of all those vehicles:
 
     switch now to q: for each phase q ahead in the program's cyclic order that would serve a waiting vehicle
@@ -43,7 +44,6 @@ from controller.signal_model import SignalModel
 __all__ = ["AdaptiveController"]
 
 _EPS = 1e-6
-_MIN_SPEED_MPS = 1.0  # a crawling vehicle is treated as moving this fast, so its ETA stays bounded
 _MAX_FUTURE_PER_LANE = 40
 
 
@@ -157,7 +157,7 @@ class AdaptiveController:
                 times = [0.0] * lm.queued
                 for v in lm.approaching:
                     speed = v.speed_mps if v.speed_mps is not None else free
-                    times.append(v.distance_m / max(speed, _MIN_SPEED_MPS))
+                    times.append(v.distance_m / max(speed, free))
                 times.sort()
             rate = self.flows.rate_veh_s[i]
             if rate > 1e-3:
