@@ -55,8 +55,8 @@ class GeneratedScenario:
         return ["-n", str(self.net_file), "-r", str(self.route_file), "-a", str(self.additional_file)]
 
 
-def _run(cmd: list[str], what: str) -> None:
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+def _run(cmd: list[str], what: str, cwd: Path | None = None) -> None:
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=cwd)
     if res.returncode != 0:
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ScenarioError(f"{what}: expected exit 0, found {res.returncode} ({tail[0]})")
@@ -95,7 +95,8 @@ def generate_scenario(kind: str, seed: int, out_dir: str | Path, *, end_s: int =
     period = rng.uniform(0.6, 1.6) / lanes
     _run([sys.executable, str(sumo_tool("randomTrips.py")), "-n", str(net), "-o", str(trips), "--seed", str(seed),
           "-e", str(end_s), "--period", f"{period:.3f}", "--fringe-factor", "10", "--min-distance", "250",
-          "--trip-attributes", 'type="mix" departLane="best" departSpeed="max"'], f"randomTrips seed {seed}")
+          "--trip-attributes", 'type="mix" departLane="best" departSpeed="max"'], f"randomTrips seed {seed}",
+         cwd=out)  # randomTrips leaves a routes.rou.xml in its working folder: keep it out of the caller's
     return GeneratedScenario(net, trips, add)
 
 
