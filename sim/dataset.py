@@ -71,7 +71,7 @@ def generate_scenario(kind: str, seed: int, out_dir: str | Path, *, end_s: int =
     if kind not in NET_KINDS:
         raise ScenarioError(f"net kind: expected one of {NET_KINDS}, found {kind!r}")
     rng = np.random.default_rng(seed)
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     net = out / f"{kind}_{seed}.net.xml"
     lanes = int(rng.choice([1, 2, 2, 3, 3]))
