@@ -13,6 +13,8 @@ What it deliberately does not do:
 - A controlled lane that no camera sees (no approach drawn for it, or its zone falls outside every frame) is reported
   as a standing call (`standing_call`: one queued vehicle at the stop line), the fail-safe of a broken detector:
   its movement is served every cycle and never starved, at the price of some green time.
+- A moving vehicle appearing in an empty lane is reported once the next frame confirms it (`_confirmed`): one-frame
+  false positives would otherwise be phantom calls.
 - Cameras are rendered only for junctions the harness measures (controlled junctions), and only when asked.
 
 Speed: frames are rendered at the model's input width (320 x 180 for the shipped 320 x 192 model), static layers are
@@ -80,8 +82,8 @@ class CameraLoopConfig:
     threads: int = 1
     width_px: int = 320  # frame size; 320 x 180 fills the shipped 320 x 192 input without resizing
     height_px: int = 180
-    # the zone a camera reports: where a car is still ~10 px wide at 320 px (further out it is counted too
-    # rarely to be worth claiming; the controller plans with the zone it is told)
+    # the zone a camera reports (the controller plans with the zone it is told): at 320 px a car 80 m upstream is
+    # ~5-8 px wide and detected too rarely to claim more
     max_zone_m: float = 80.0
     pose_draws: int = 8  # candidate poles per approach; the one with the largest image scale 50 m upstream wins
     # recall over precision: a missed queued vehicle costs its movement a cycle, a phantom one a few seconds of
@@ -134,6 +136,7 @@ class _Junction:
     controlled: frozenset[str]  # the oracle's keys: controlled incoming lanes
     unseen: tuple[str, ...]  # controlled lanes no camera sees: reported as standing calls
     rng: np.random.Generator
+    previous: dict[str, LaneMeasurement] = field(default_factory=dict)  # last frame's raw counts per lane
 
 
 @dataclass
@@ -233,7 +236,10 @@ class CameraSource:
             frames = [cam.render(states, j.rng).image for cam in j.cameras]
             t1 = time.perf_counter()
             counted = j.pipeline.process(frames, now_s)
-            incoming.update((lane, m) for lane, m in counted.items() if lane in j.controlled)
+            for lane, m in counted.items():
+                if lane in j.controlled:
+                    incoming[lane] = _confirmed(m, j.previous.get(lane))
+                    j.previous[lane] = m
             self.timing.pipeline_s.append(time.perf_counter() - t1)
             self.timing.render_s.append((t1 - t0) / len(frames))
             self.timing.frames += len(frames)
@@ -267,6 +273,18 @@ class CameraSource:
             "pipeline_ms": med(tm.pipeline_s),
             "read_ms": med(tm.read_s),
         }
+
+
+def _confirmed(now: LaneMeasurement, before: LaneMeasurement | None) -> LaneMeasurement:
+    """Moving vehicles appearing in an empty lane count once a second frame confirms them.
+
+    A one-frame false positive (a shadow, a vehicle of the next lane for an instant) in an empty lane is a phantom
+    call: the controller would give a phase to nobody. A real arrival is seen again a second later, long before it
+    reaches the stop line; queued vehicles need 2 s of track history anyway.
+    """
+    if now.vehicles and not now.queued and before is not None and before.vehicles == 0:
+        return LaneMeasurement(lane_id=now.lane_id, vehicles=0, queued=0, zone_m=now.zone_m)
+    return now
 
 
 def _best_pose(approach: Approach, rng: np.random.Generator, cfg: CameraLoopConfig) -> PinholeCamera:
