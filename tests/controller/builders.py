@@ -42,6 +42,27 @@ PERMISSIVE = (
     ProgramPhase("rrrrryrrrrry", 5),
 )
 
+# Eight overlapping phases in the style of RESCO's grid4x4 (NEMA-like pairs, right turns 's' on red), 3 s yellows
+# that keep links green into the next phase.
+OVERLAPPING = (
+    ProgramPhase("GGrsssGGrsss", 10),  # NS through
+    ProgramPhase("yyrsssyyrsss", 3),
+    ProgramPhase("srGssssrGsss", 10),  # NS lefts
+    ProgramPhase("sryssssrysss", 3),
+    ProgramPhase("GGGsssrrrsss", 10),  # N all
+    ProgramPhase("yyysssrrrsss", 3),
+    ProgramPhase("rrrsssGGGsss", 10),  # S all
+    ProgramPhase("rrrsssyyysss", 3),
+    ProgramPhase("sssGGrsssGGr", 10),  # EW through
+    ProgramPhase("sssyyrsssyyr", 3),
+    ProgramPhase("sssrrGsssrrG", 10),  # EW lefts
+    ProgramPhase("sssrrysssrry", 3),
+    ProgramPhase("sssGGGsssrrr", 10),  # E all
+    ProgramPhase("sssyyysssrrr", 3),
+    ProgramPhase("sssrrrsssGGG", 10),  # W all
+    ProgramPhase("sssrrrsssyyy", 3),
+)
+
 APPROACHES = ("n", "e", "s", "w")
 
 

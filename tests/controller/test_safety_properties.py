@@ -14,27 +14,28 @@ from configs.controller import ControllerParams
 from controller.guard import SafetyGuard
 from controller.monitor import SafetyMonitor
 from controller.registry import get_factory
-from tests.controller.builders import FOUR_PHASE, PERMISSIVE, lane, make_model, measure
+from tests.controller.builders import FOUR_PHASE, OVERLAPPING, PERMISSIVE, lane, make_model, measure
 
-PROGRAMS = {"four_phase": FOUR_PHASE, "permissive": PERMISSIVE}
+PROGRAMS = {"four_phase": FOUR_PHASE, "permissive": PERMISSIVE, "overlapping": OVERLAPPING}
 PARAMS = ControllerParams(max_red_s=90.0, max_green_s=40.0)
 
 requests = st.lists(
-    st.tuples(st.integers(-1, 5), st.lists(st.booleans(), min_size=4, max_size=4) | st.none()),
+    st.tuples(st.integers(-1, 9), st.lists(st.booleans(), min_size=8, max_size=8) | st.none()),
     min_size=1,
     max_size=400,
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(program=st.sampled_from(sorted(PROGRAMS)), seq=requests, start=st.integers(0, 3))
+@given(program=st.sampled_from(sorted(PROGRAMS)), seq=requests, start=st.integers(0, 7))
 def test_guard_keeps_every_invariant_for_any_requests(program, seq, start):
     model = make_model(PROGRAMS[program], PARAMS)
     guard = SafetyGuard(model, start_phase=start, now_s=0.0)
     mon = SafetyMonitor(model)
     mon.observe(0.0, guard.state)
     t = 0.0
-    for requested, demand in seq:
+    for requested, wanted in seq:
+        demand = None if wanted is None else wanted[: model.n_phases]
         t += 1.0
         cmd = guard.step(t, requested, demand)
         mon.observe(t, cmd.state, demand)
