@@ -53,7 +53,7 @@ def train_detector(data_yaml: str | Path, out_dir: str | Path, settings: TrainSe
     """Train from `settings.model_yaml` on a YOLO dataset; returns the best .pt weights path."""
     out = Path(out_dir).resolve()
     yolo = _import_yolo(out / "ultralytics_config")
-    model = yolo(settings.init_weights or settings.model_yaml)
+    model = yolo(settings.model_yaml)
     kwargs: dict[str, Any] = {
         "data": str(Path(data_yaml).resolve()), "imgsz": settings.imgsz, "epochs": settings.epochs,
         "batch": settings.batch, "workers": settings.workers, "device": settings.device, "amp": False,
@@ -64,7 +64,8 @@ def train_detector(data_yaml: str | Path, out_dir: str | Path, settings: TrainSe
     if settings.time_h:
         kwargs["time"] = settings.time_h
     if settings.init_weights:
-        kwargs.update(warmup_epochs=0.5, lr0=0.005)
+        # a path in `pretrained` is what makes Ultralytics load the weights; no warm-up, which would undo them
+        kwargs.update(pretrained=str(settings.init_weights), warmup_epochs=0, warmup_bias_lr=0.0)
     model.train(**kwargs)
     weights = out / "train" / "weights"
     best = weights / "best.pt" if (weights / "best.pt").is_file() else weights / "last.pt"
