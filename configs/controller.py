@@ -77,6 +77,16 @@ class ControllerParams(StrictModel):
         default=10.0, ge=0, description="Delay (veh-s) a switch must save over extending, against dithering."
     )
 
+    coordination_horizon_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=120,
+        description=(
+            "Adaptive corridor coordination: vehicles that upstream signals have released or plan to release"
+            " toward a junction are planned for when they are due within this many seconds (0: off)."
+        ),
+    )
+
     @model_validator(mode="after")
     def _ordered(self) -> ControllerParams:
         if self.max_green_s < self.min_green_s:

@@ -58,6 +58,9 @@ class IntersectionMeasurement:
     incoming: Mapping[str, LaneMeasurement]
     outgoing: Mapping[str, OutgoingMeasurement] = field(default_factory=dict)
     healthy: bool = True  # False when inputs are stale or broken: the runtime releases control
+    # predicted arrivals beyond the zone, per incoming lane, from upstream neighbours' published plans (nearest
+    # first; distance_m > zone_m, so distance / speed is the stop-line arrival time); empty when uncoordinated
+    upstream: Mapping[str, tuple[ApproachingVehicle, ...]] = field(default_factory=dict)
 
 
 class MeasurementSource(Protocol):

@@ -2,6 +2,8 @@
 
 Per signalised junction one controller object is plugged in through one interface:
     measurement = source.measure(junction, now)   -> controller.decide(...)   -> guard.step(...) -> SUMO
+Coordinated controllers (those that publish a plan, with `coordination_horizon_s` > 0) also see, through the
+measurement's `upstream`, what their upstream neighbours released or plan to release toward them.
 `fixed` and `actuated` are SUMO's own logic (the scenario's static programs, or the same phase sequence re-typed as
 gap-based actuated); they still go through the same loop, which then only samples queues.
 """
@@ -19,6 +21,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from configs.controller import ControllerParams
+from controller.coordination import UpstreamLink, UpstreamPredictor
 from controller.guard import SafetyGuard
 from controller.monitor import SafetyMonitor
 from controller.registry import NATIVE_CONTROLLERS, get_factory
@@ -84,7 +87,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         api.start(cmd)
         loop = None
         try:
-            loop = _Loop(api, topo.signals, spec, factory)
+            loop = _Loop(api, topo.signals, spec, factory, feeds=topo.feeds)
             loop.run(end_s)
         finally:
             if loop is not None:
@@ -116,10 +119,19 @@ class _Agent:
     guard: SafetyGuard
     monitor: SafetyMonitor
     actuator: Actuator
+    upstream: UpstreamPredictor | None = None
 
 
 class _Loop:
-    def __init__(self, api: Any, signals: dict[str, SignalInfo], spec: RunSpec, factory: Any) -> None:
+    def __init__(
+        self,
+        api: Any,
+        signals: dict[str, SignalInfo],
+        spec: RunSpec,
+        factory: Any,
+        *,
+        feeds: dict[str, dict[str, tuple[UpstreamLink, ...]]] | None = None,
+    ) -> None:
         self.api = api
         self.spec = spec
         self.teleports = self.collisions = self.emergency_stops = 0
@@ -148,7 +160,15 @@ class _Loop:
                     actuator = make_actuator(spec.actuation, api, tls_id, model, guard.state)
                     monitor = SafetyMonitor(model, tolerance_s=_STEP_TOLERANCE_S)
                     monitor.observe(now, guard.state)
-                    self._agents.append(_Agent(tls_id, factory(model, spec.params), guard, monitor, actuator))
+                    upstream = None
+                    if feeds and feeds.get(tls_id) and spec.params.coordination_horizon_s > 0:
+                        upstream = UpstreamPredictor(
+                            feeds[tls_id],
+                            speed_mps=spec.params.free_speed_mps,
+                            horizon_s=spec.params.coordination_horizon_s,
+                        )
+                    agent = _Agent(tls_id, factory(model, spec.params), guard, monitor, actuator, upstream)
+                    self._agents.append(agent)
             except BaseException:
                 self.close()  # hand back whatever the junctions set up so far hold
                 raise
@@ -159,6 +179,7 @@ class _Loop:
         t0 = t = sim.getTime()
         next_sample = t
         perf = time.perf_counter
+        plans: dict[str, Any] = {}  # junction -> its controller's latest published plan
         while True:
             if end_s is not None and t >= end_s - 1e-9:
                 break
@@ -175,9 +196,14 @@ class _Loop:
             for agent in self._agents:
                 m = self.source.measure(agent.tls_id, t)
                 c0 = perf()
+                if agent.upstream is not None:
+                    m = agent.upstream.attach(m, plans)
                 phase = agent.controller.decide(m, agent.guard.status)
                 demand = agent.controller.demand(m)
                 self._decision_s.append(perf() - c0)
+                published = getattr(agent.controller, "published", None)
+                if published is not None:
+                    plans[agent.tls_id] = published
                 shown = agent.actuator.apply(t, agent.guard.step(t, phase, demand))
                 agent.monitor.observe(t, shown, demand)
         self.sim_s = t - t0

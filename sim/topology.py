@@ -1,5 +1,5 @@
 """What the harness needs to know about a SUMO network, read once with sumolib: signals, their links and programs,
-and the detection zone of each controlled lane.
+the detection zone of each controlled lane, and which signals feed which (for corridor coordination).
 
 The zone of a controlled lane reaches `range_m` upstream, following lanes back through unsignalised junctions (some
 controlled lanes in real nets are under 1 m long: counting only that lane starves an approach). Adapter code: it
@@ -8,11 +8,12 @@ reads SUMO files and hands plain values to controller/.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sumolib
 
+from controller.coordination import UpstreamLink
 from controller.signal_model import Link, ProgramPhase
 from sim.errors import ScenarioError
 
@@ -44,6 +45,10 @@ class SignalInfo:
 class NetTopology:
     net_file: Path
     signals: dict[str, SignalInfo]
+    # downstream signal -> its controlled incoming lane -> the upstream signals' lanes that feed it: through
+    # movements are assumed to carry the platoon (an upstream lane's departures split evenly over its straight
+    # links, and over the downstream lanes reached that have a straight link), turn-only lanes over all links
+    feeds: dict[str, dict[str, tuple[UpstreamLink, ...]]] = field(default_factory=dict)
 
 
 def read_topology(net_file: Path, *, range_m: float) -> NetTopology:
@@ -88,7 +93,70 @@ def read_topology(net_file: Path, *, range_m: float) -> NetTopology:
             lane_edges={lane: net.getLane(lane).getEdge().getID() for lane in in_lanes},
             lane_lengths=lengths,
         )
-    return NetTopology(net_file=net_file, signals=signals)
+    return NetTopology(net_file=net_file, signals=signals, feeds=_feeds(net, controlled_in))
+
+
+_FEED_REACH_M = 600.0  # neighbours farther apart than this are not coordinated (platoons disperse)
+
+
+def _feeds(net, controlled_in: set[str]) -> dict[str, dict[str, tuple[UpstreamLink, ...]]]:
+    """For every pair of signals linked within `_FEED_REACH_M` through unsignalised junctions, which upstream
+    controlled lanes feed which downstream controlled lanes, with the expected share and the stop-line distance."""
+    lane_tls: dict[str, str] = {}
+    for tls in net.getTrafficLights():
+        for in_lane, _o, _x in tls.getConnections():
+            lane_tls[in_lane.getID()] = tls.getID()
+    out: dict[str, dict[str, list[UpstreamLink]]] = {}
+    for tls in net.getTrafficLights():
+        up_id = tls.getID()
+        by_lane: dict[str, list[tuple[object, str]]] = {}
+        for in_lane, out_lane, _x in tls.getConnections():
+            conn = next((c for c in in_lane.getOutgoing() if c.getToLane() is out_lane), None)
+            direction = conn.getDirection() if conn is not None else "s"
+            by_lane.setdefault(in_lane.getID(), []).append((out_lane, direction))
+        for up_lane, exits in by_lane.items():
+            straight = [o for o, d in exits if d == "s"]
+            chosen = straight or [o for o, _d in exits]
+            for out_lane in dict.fromkeys(chosen):
+                share = chosen.count(out_lane) / len(chosen)
+                for lane_id, down_share, dist in _reach(net, out_lane, lane_tls, up_id):
+                    out.setdefault(lane_tls[lane_id], {}).setdefault(lane_id, []).append(
+                        UpstreamLink(up_id, up_lane, share * down_share, dist)
+                    )
+    return {tls: {lane: tuple(f) for lane, f in lanes.items()} for tls, lanes in out.items()}
+
+
+def _reach(net, out_lane, lane_tls: dict[str, str], up_id: str) -> list[tuple[str, float, float]]:
+    """Controlled lanes of other signals reached from `out_lane`: (lane, share, distance from the upstream stop
+    line to their stop line). Branches split evenly; among the lanes reached, those with a straight link take it
+    all when there are any (a platoon continues straight; bays for turns get none)."""
+    found: list[tuple[str, float, float]] = []
+    stack = [(out_lane, 1.0, out_lane.getLength(), 0)]
+    while stack:
+        lane, share, dist, depth = stack.pop()
+        lid = lane.getID()
+        if lid in lane_tls:
+            if lane_tls[lid] != up_id:
+                found.append((lid, share, dist))
+            continue
+        if dist > _FEED_REACH_M or depth > 20:
+            continue
+        nxt = [
+            c.getToLane()
+            for c in lane.getOutgoing()
+            if c.getToLane().getEdge().getFunction() in ("", "normal")
+            and c.getToLane().getEdge().getToNode() is not lane.getEdge().getFromNode()
+        ]
+        for n in nxt:
+            stack.append((n, share / len(nxt), dist + n.getLength(), depth + 1))
+    if not found:
+        return []
+    straight = [f for f in found if any(c.getDirection() == "s" for c in net.getLane(f[0]).getOutgoing())]
+    if straight and len(straight) < len(found):
+        total = sum(s for _l, s, _d in found)
+        kept = sum(s for _l, s, _d in straight)
+        found = [(lid, s * total / kept, d) for lid, s, d in straight]
+    return found
 
 
 def _zones(net, in_lanes: list[str], controlled_in: set[str], range_m: float) -> dict[str, tuple[ZoneSegment, ...]]:

@@ -26,8 +26,13 @@ serving the following phase first gives less delay; a skipped phase is still bou
 Spillback: links into an exit whose occupancy is at least `spillback_occupancy` with halting vehicles get no
 discharge in the plan, so the plan does not feed a blocked exit and serves other movements instead.
 
-Cost per decision is a few rollouts, each linear in the predicted vehicles: pure Python, no numpy. Not done:
-explicit coordination with neighbours (their outflows reach it only as measured arrivals).
+Corridor coordination (`coordination_horizon_s` > 0): the measurement's `upstream` arrivals (vehicles upstream
+neighbours released or plan to release toward this junction, beyond the zone; controller/coordination.py) join the
+predicted arrivals when due within that horizon, so a green is held for, or started ahead of, a platoon
+nobody here can see yet. In return the controller publishes its own plan each second (`published`): vehicles that
+crossed each stop line in the last step and the crossing times its chosen schedule predicts.
+
+Cost per decision is a few rollouts, each linear in the predicted vehicles: pure Python, no numpy.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from configs.controller import ControllerParams
+from controller.coordination import PublishedPlan
 from controller.guard import SignalStatus, Stage, max_red_due
 from controller.measurement import IntersectionMeasurement, LaneMeasurement
 from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable, bounded_switch, status_at
@@ -44,6 +50,7 @@ from controller.signal_model import SignalModel
 __all__ = ["AdaptiveController"]
 
 _EPS = 1e-6
+_Windows = list[tuple[int, float, float]]  # planned greens: (phase, start_s, end_s) from now
 _MAX_FUTURE_PER_LANE = 40
 
 
@@ -65,15 +72,52 @@ class AdaptiveController:
         ]
         self._demand: tuple[bool, ...] | None = None
         self.last_plan: dict[str, float] = {}  # cost per candidate of the last full decision, for inspection
+        self.published: PublishedPlan | None = None  # for downstream neighbours (coordination on)
+        # the decision's plan, for publishing: (phase asked for, arrivals, rates, current phase, green windows)
+        self._chosen: tuple[int, list[list[float]], Sequence[Sequence[float]], int, _Windows] | None = None
 
     # -- the PhaseController interface -----------------------------------------------------------------------
 
     def decide(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
         status = status_at(status, measurement.now_s)
+        self._chosen = None
         wanted = self._choose(measurement, status)
-        if status.stage is not Stage.GREEN:
-            return wanted
-        return bounded_switch(self.model, status, self._demand, wanted)
+        if status.stage is Stage.GREEN:
+            wanted = bounded_switch(self.model, status, self._demand, wanted)
+        if self.params.coordination_horizon_s > 0:
+            self._publish(measurement, status, wanted)
+        return wanted
+
+    def _publish(self, measurement: IntersectionMeasurement, status: SignalStatus, wanted: int) -> None:
+        """Publish the crossings of the last step and the schedule that follows from `wanted`."""
+        now = measurement.now_s
+        table = self.table
+        crossed = {table.lanes[i]: n for i, n in enumerate(self.flows.crossed) if n}
+        chosen = self._chosen
+        if chosen is not None and chosen[0] == wanted:
+            _w, arrivals, rates, cur, windows = chosen
+        else:
+            lanes = table.lane_measurements(measurement.incoming)
+            arrivals = self._arrivals(lanes, measurement)
+            rates = table.effective_rates(measurement.outgoing, self.params.spillback_occupancy)
+            if status.stage is Stage.GREEN:
+                cur = status.phase
+                _c, windows = self._plan(arrivals, rates, cur, wanted)
+            else:  # in a clearance towards the target: its green starts when the clearance ends
+                cur = status.phase
+                left = max(0.0, self._clear[cur][status.target] - status.stage_elapsed_s)
+                if status.stage is Stage.ALL_RED:
+                    left = max(0.0, self.model.phases[cur].all_red_s - status.stage_elapsed_s)
+                _c, windows = self._plan(arrivals, rates, cur, status.target, first_at_s=left)
+        sim = _Rollout(self, arrivals, rates, cur, record=True)
+        for p, start, end in windows:
+            sim.serve(p, start, end)
+        departures = {
+            table.lanes[i]: tuple(now + d for d in deps) for i, deps in enumerate(sim.departures) if deps
+        }
+        self.published = PublishedPlan(
+            junction_id=self.model.junction_id, now_s=now, crossed=crossed, departures_s=departures
+        )
 
     def _choose(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
         table = self.table
@@ -99,11 +143,12 @@ class AdaptiveController:
         cands = self._candidates(cur, counts, rates)
         if not cands:
             return self._next_with_demand(cur, counts) if at_max else cur
-        arrivals = self._arrivals(lanes)
+        arrivals = self._arrivals(lanes, measurement)
         plans = {q: self._plan(arrivals, rates, cur, q) for q in cands}
         best_q = min(cands, key=lambda q: (plans[q][0], cands.index(q)))
         best_switch, windows = plans[best_q]
         self.last_plan = {f"switch->{q}": c for q, (c, _w) in plans.items()}
+        self._chosen = (best_q, arrivals, rates, cur, windows)
         if at_max:
             return best_q
         room = phase.max_green_s - g
@@ -115,6 +160,8 @@ class AdaptiveController:
             if moved == 0:
                 continue  # an extension that serves nobody only delays the others (gap-out)
             if cost < best_switch + self.params.switch_margin_veh_s - _EPS:
+                shifted = [(cur, 0.0, d)] + [(p, a + d, b + d) for p, a, b in windows]
+                self._chosen = (cur, arrivals, rates, cur, shifted)
                 return cur
         return best_q
 
@@ -143,11 +190,16 @@ class AdaptiveController:
                 out.append(q)
         return out
 
-    def _arrivals(self, lanes: Sequence[LaneMeasurement | None]) -> list[list[float]]:
-        """Per lane, predicted stop-line arrival times (s from now), sorted: seen vehicles, then expected ones."""
+    def _arrivals(
+        self, lanes: Sequence[LaneMeasurement | None], measurement: IntersectionMeasurement
+    ) -> list[list[float]]:
+        """Per lane, predicted stop-line arrival times (s from now), sorted: seen vehicles, then expected ones
+        (from upstream neighbours' plans when coordinated, else from the measured flow)."""
         params = self.params
         horizon = params.horizon_s
         free = params.free_speed_mps
+        upstream = measurement.upstream if params.coordination_horizon_s > 0 else {}
+        coord_s = params.coordination_horizon_s
         out = []
         for i, lm in enumerate(lanes):
             times: list[float] = []
@@ -159,6 +211,16 @@ class AdaptiveController:
                     speed = v.speed_mps if v.speed_mps is not None else free
                     times.append(v.distance_m / max(speed, free))
                 times.sort()
+            ups = upstream.get(self.table.lanes[i]) if upstream else None
+            if ups:
+                for v in ups:
+                    t_s = v.distance_m / max(v.speed_mps or free, 1.0)
+                    if t_s > coord_s:
+                        break
+                    times.append(t_s)
+                times.sort()
+                out.append(times)
+                continue
             rate = self.flows.rate_veh_s[i]
             if rate > 1e-3:
                 t = zone / free + 0.5 / rate
@@ -177,6 +239,8 @@ class AdaptiveController:
         rates: Sequence[Sequence[float]],
         cur: int,
         first: int,
+        *,
+        first_at_s: float | None = None,
     ) -> tuple[float, list[tuple[int, float, float]]]:
         """Switch now to `first`, then follow the sequence until every predicted vehicle is served.
 
@@ -187,7 +251,7 @@ class AdaptiveController:
         phases = self.model.phases
         n = self.model.n_phases
         windows: list[tuple[int, float, float]] = []
-        t = self._clear[cur][first]
+        t = self._clear[cur][first] if first_at_s is None else first_at_s
         p = first
         while len(windows) < 3 * n:
             end = t + sim.clearing_s(p, t)
@@ -238,6 +302,7 @@ class _Rollout:
     __slots__ = (
         "arrivals",
         "delay",
+        "departures",
         "free_at",
         "gap",
         "green_end",
@@ -255,8 +320,11 @@ class _Rollout:
         arrivals: list[list[float]],
         rates: Sequence[Sequence[float]],
         cur: int,
+        *,
+        record: bool = False,
     ) -> None:
         n_lanes = len(arrivals)
+        self.departures: list[list[float]] | None = [[] for _ in range(n_lanes)] if record else None
         self.arrivals = arrivals
         self.rates = rates
         self.served = ctrl.table.served
@@ -299,6 +367,8 @@ class _Rollout:
                 if d > end:
                     break
                 total += d - a
+                if self.departures is not None:
+                    self.departures[i].append(d)
                 t = d + h
                 k += 1
             self.ptr[i] = k

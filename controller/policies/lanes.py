@@ -88,6 +88,7 @@ class FlowEstimator:
 
     def __init__(self, n_lanes: int, *, window_s: float, free_speed_mps: float) -> None:
         self.rate_veh_s = [0.0] * n_lanes
+        self.crossed = [0] * n_lanes  # per lane, vehicles that crossed the stop line in the last update
         self.window_s = window_s
         self.free_speed_mps = free_speed_mps
         self.elapsed_s = 0.0
@@ -98,6 +99,7 @@ class FlowEstimator:
         """Args: served: per lane, whether it could discharge since the last update (green or yellow shown)."""
         prev, last = self._prev, self._last_s
         self._prev, self._last_s = list(lanes), now_s
+        self.crossed = [0] * len(lanes)
         if prev is None or last is None:
             return
         dt = now_s - last
@@ -117,6 +119,9 @@ class FlowEstimator:
                         crossed += 1
                     else:
                         break  # nearest first: the rest are farther
+            if served[i]:
+                # a vehicle that accelerated out of the queue may cross unpredicted: the zone's count fell
+                self.crossed[i] = max(crossed, n_before - n_now)
             arrivals = max(0, n_now - n_before + crossed)
             self.rate_veh_s[i] += alpha * (arrivals / dt - self.rate_veh_s[i])
 
