@@ -50,8 +50,8 @@ class DetectorConfig(StrictModel):
         default_factory=lambda: {0: "car", 1: "truck", 2: "bus", 3: "motorcycle"},
         description="Model class id -> vehicle class; ids not listed are ignored (COCO: 2 car, 3 motorcycle, 5 bus, 7 truck).",
     )
-    conf_threshold: float = Field(default=0.35, gt=0, lt=1)
-    iou_threshold: float = Field(default=0.5, gt=0, lt=1)
+    conf_threshold: float = Field(default=0.25, gt=0, lt=1)
+    iou_threshold: float = Field(default=0.6, gt=0, lt=1)
     threads: int = Field(default=2, ge=1, le=64, description="onnxruntime intra-op threads.")
 
     @field_validator("model")
