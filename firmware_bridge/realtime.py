@@ -56,6 +56,9 @@ class RealtimeCommander:
         )
         self._sent: PhaseCommand | None = None
         self._sent_s = float("-inf")
+        # A SET can take effect at the controller even when its reply is lost or the wait for it is cut short:
+        # from the moment one is on the wire, control counts as possibly held until a release.
+        self._unconfirmed = False
         self._started = False
         self.sends = 0
         self.releases = 0
@@ -63,7 +66,7 @@ class RealtimeCommander:
     @property
     def active(self) -> bool:
         """True while commands may be in force at the controller (not released since the last send)."""
-        return self._sent is not None
+        return self._sent is not None or self._unconfirmed
 
     def start(self) -> None:
         """Write unitBackupTime and read it back.
@@ -99,6 +102,7 @@ class RealtimeCommander:
             return False
         if not self._started:
             self._guarded(self.start)
+        self._unconfirmed = True
         self._guarded(lambda: self.client.set(list(command.values())))
         self._sent, self._sent_s = command, now_s
         self.sends += 1
@@ -127,6 +131,7 @@ class RealtimeCommander:
             True when the controller confirmed the release.
         """
         self._sent, self._sent_s = None, float("-inf")
+        self._unconfirmed = False
         self.releases += 1
         try:
             self.client.set(list(RELEASE_VALUES), retries=1)

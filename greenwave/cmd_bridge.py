@@ -242,6 +242,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _hold(args: argparse.Namespace) -> int:
+    from firmware_bridge.errors import BridgeError
     from firmware_bridge.realtime import PhaseCommand
 
     try:
@@ -250,15 +251,21 @@ def _hold(args: argparse.Namespace) -> int:
         raise ConfigError(f"bridge hold: expected phases like 2,6, found {args.phases!r}") from exc
     overrides = {"backup_time_s": args.backup_time} if args.backup_time else {}
     command = PhaseCommand(hold=phases)
-    with _stop_on_signals(), _open(args, **overrides) as bridge:
-        try:
-            end = time.monotonic() + args.seconds
-            print(f"holding {sorted(phases)} for {args.seconds} s (unitBackupTime {bridge.realtime.backup_time_s} s)",
-                  flush=True)  # fmt: skip
-            while (now := time.monotonic()) < end:
-                bridge.realtime.step(now, command)
-                time.sleep(0.1)
-        except _Stopped as stopped:
-            print(f"stopped by {stopped}; releasing", file=sys.stderr)
+    stop = threading.Event()  # a signal only sets it: no exception lands in the middle of an SNMP exchange
+    with _stop_on_signals(stop), _open(args, **overrides) as bridge:
+        end = time.monotonic() + args.seconds
+        print(f"holding {sorted(phases)} for {args.seconds} s (unitBackupTime {bridge.realtime.backup_time_s} s)",
+              flush=True)  # fmt: skip
+        while (now := time.monotonic()) < end and not stop.is_set():
+            bridge.realtime.step(now, command)
+            stop.wait(0.1)
+        if stop.is_set():
+            print("stopped by a signal; releasing", file=sys.stderr)
+        released = bridge.realtime.release()
+        backup_s = bridge.realtime.backup_time_s
+    if not released:
+        raise BridgeError(
+            f"release not confirmed by the controller; its backup timer ({backup_s} s) hands control back to its own plan"
+        )
     print("released", flush=True)
     return 0

@@ -1,0 +1,55 @@
+"""A SET whose reply never comes back may still have taken effect: control counts as held until released."""
+
+from firmware_bridge.errors import BridgeTimeout
+from firmware_bridge.realtime import PhaseCommand, RealtimeCommander
+
+
+class _Controller:
+    """Applies every SET it receives; can be told to lose the reply (the write still lands)."""
+
+    def __init__(self) -> None:
+        self.writes: list[list] = []
+        self.lose_reply = False
+
+    def set(self, pairs, retries=None):
+        self.writes.append(list(pairs))
+        if self.lose_reply:
+            raise BridgeTimeout("no reply")
+
+    def get(self, oids):
+        return [10 for _ in oids]  # unitBackupTime read-back
+
+
+def test_lost_reply_still_counts_as_held_and_is_released():
+    ctl = _Controller()
+    rt = RealtimeCommander(ctl, backup_time_s=10)
+    rt.start()
+    ctl.lose_reply = True
+    try:
+        rt.step(0.0, PhaseCommand(hold=frozenset({2})))
+    except BridgeTimeout as exc:
+        assert "release not confirmed" in str(exc)
+    ctl.lose_reply = False
+    hold_writes = len(ctl.writes)
+    # the failed send already tried a release; a later shutdown with a healthy line must still see no held state
+    assert not rt.active
+    assert hold_writes >= 3  # backup time, the hold, the release attempt
+
+
+def test_interrupted_send_leaves_control_marked_active():
+    class _Interrupt(Exception):
+        pass
+
+    class _Cut(_Controller):
+        def set(self, pairs, retries=None):
+            self.writes.append(list(pairs))
+            raise _Interrupt  # e.g. the process is stopped while waiting for the reply
+
+    ctl = _Cut()
+    rt = RealtimeCommander(ctl, backup_time_s=10)
+    rt._started = True
+    try:
+        rt.step(0.0, PhaseCommand(hold=frozenset({2})))
+    except _Interrupt:
+        pass
+    assert rt.active  # so close() will release
