@@ -1,5 +1,7 @@
 """A SET whose reply never comes back may still have taken effect: control counts as held until released."""
 
+import pytest
+
 from firmware_bridge.errors import BridgeTimeout
 from firmware_bridge.realtime import PhaseCommand, RealtimeCommander
 
@@ -48,8 +50,6 @@ def test_interrupted_send_leaves_control_marked_active():
     ctl = _Cut()
     rt = RealtimeCommander(ctl, backup_time_s=10)
     rt._started = True
-    try:
+    with pytest.raises(_Interrupt):
         rt.step(0.0, PhaseCommand(hold=frozenset({2})))
-    except _Interrupt:
-        pass
     assert rt.active  # so close() will release
