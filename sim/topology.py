@@ -45,9 +45,9 @@ class SignalInfo:
 class NetTopology:
     net_file: Path
     signals: dict[str, SignalInfo]
-    # downstream signal -> its controlled incoming lane -> the upstream signals' lanes that feed it: through
-    # movements are assumed to carry the platoon (an upstream lane's departures split evenly over its straight
-    # links, and over the downstream lanes reached that have a straight link), turn-only lanes over all links
+    # downstream signal -> its controlled incoming lane -> the upstream signals' lanes that feed it (an upstream
+    # lane's departures split over its links, straight ones weighted double; over the downstream lanes reached,
+    # those with a straight link take it all: turn bays get none)
     feeds: dict[str, dict[str, tuple[UpstreamLink, ...]]] = field(default_factory=dict)
 
 
@@ -96,12 +96,18 @@ def read_topology(net_file: Path, *, range_m: float) -> NetTopology:
     return NetTopology(net_file=net_file, signals=signals, feeds=_feeds(net, controlled_in))
 
 
+# a lane's departures split over its links in proportion to these (turn counts are unknown: straight movements
+# are assumed to carry twice a turn's share; turnarounds carry none)
+_TURN_WEIGHT = 0.5
+_DIRECTION_WEIGHT = {"s": 1.0, "t": 0.0}
 _FEED_REACH_M = 600.0  # neighbours farther apart than this are not coordinated (platoons disperse)
 
 
 def _feeds(net, controlled_in: set[str]) -> dict[str, dict[str, tuple[UpstreamLink, ...]]]:
     """For every pair of signals linked within `_FEED_REACH_M` through unsignalised junctions, which upstream
-    controlled lanes feed which downstream controlled lanes, with the expected share and the stop-line distance."""
+    controlled lanes feed which downstream controlled lanes, with the expected share and the stop-line distance.
+
+    Shares are guesses from the geometry alone (turn counts are unknown): see `_DIRECTION_WEIGHT`."""
     lane_tls: dict[str, str] = {}
     for tls in net.getTrafficLights():
         for in_lane, _o, _x in tls.getConnections():
@@ -115,10 +121,14 @@ def _feeds(net, controlled_in: set[str]) -> dict[str, dict[str, tuple[UpstreamLi
             direction = conn.getDirection() if conn is not None else "s"
             by_lane.setdefault(in_lane.getID(), []).append((out_lane, direction))
         for up_lane, exits in by_lane.items():
-            straight = [o for o, d in exits if d == "s"]
-            chosen = straight or [o for o, _d in exits]
-            for out_lane in dict.fromkeys(chosen):
-                share = chosen.count(out_lane) / len(chosen)
+            weights: dict[object, float] = {}
+            for o, d in exits:
+                w = _DIRECTION_WEIGHT.get(d, _TURN_WEIGHT)
+                if w > 0:
+                    weights[o] = weights.get(o, 0.0) + w
+            total_w = sum(weights.values())
+            for out_lane, w in weights.items():
+                share = w / total_w
                 for lane_id, down_share, dist in _reach(net, out_lane, lane_tls, up_id):
                     out.setdefault(lane_tls[lane_id], {}).setdefault(lane_id, []).append(
                         UpstreamLink(up_id, up_lane, share * down_share, dist)
