@@ -112,7 +112,7 @@ def _feeds(net, controlled_in: set[str]) -> dict[str, dict[str, tuple[UpstreamLi
     for tls in net.getTrafficLights():
         for in_lane, _o, _x in tls.getConnections():
             lane_tls[in_lane.getID()] = tls.getID()
-    out: dict[str, dict[str, list[UpstreamLink]]] = {}
+    out: dict[str, dict[str, dict[tuple[str, str], tuple[float, float]]]] = {}
     for tls in net.getTrafficLights():
         up_id = tls.getID()
         by_lane: dict[str, list[tuple[object, str]]] = {}
@@ -130,16 +130,23 @@ def _feeds(net, controlled_in: set[str]) -> dict[str, dict[str, tuple[UpstreamLi
             for out_lane, w in weights.items():
                 share = w / total_w
                 for lane_id, down_share, dist in _reach(net, out_lane, lane_tls, up_id):
-                    out.setdefault(lane_tls[lane_id], {}).setdefault(lane_id, []).append(
-                        UpstreamLink(up_id, up_lane, share * down_share, dist)
-                    )
-    return {tls: {lane: tuple(f) for lane, f in lanes.items()} for tls, lanes in out.items()}
+                    key = (up_id, up_lane)
+                    links = out.setdefault(lane_tls[lane_id], {}).setdefault(lane_id, {})
+                    before = links.get(key, (0.0, dist))
+                    links[key] = (before[0] + share * down_share, min(before[1], dist))
+    return {
+        tls: {
+            lane: tuple(UpstreamLink(j, up_lane, share, dist) for (j, up_lane), (share, dist) in links.items())
+            for lane, links in lanes.items()
+        }
+        for tls, lanes in out.items()
+    }
 
 
 def _reach(net, out_lane, lane_tls: dict[str, str], up_id: str) -> list[tuple[str, float, float]]:
     """Controlled lanes of other signals reached from `out_lane`: (lane, share, distance from the upstream stop
-    line to their stop line). Branches split evenly; among the lanes reached, those with a straight link take it
-    all when there are any (a platoon continues straight; bays for turns get none)."""
+    line to their stop line). Branches split evenly, and over the lanes of the approach reached (lane changes);
+    among those, the ones with a straight link take it all when there are any (bays for turns get none)."""
     found: list[tuple[str, float, float]] = []
     stack = [(out_lane, 1.0, out_lane.getLength(), 0)]
     while stack:
@@ -161,6 +168,12 @@ def _reach(net, out_lane, lane_tls: dict[str, str], up_id: str) -> list[tuple[st
             stack.append((n, share / len(nxt), dist + n.getLength(), depth + 1))
     if not found:
         return []
+    # vehicles change lanes along the approach: a share reaching one of its lanes spreads over all of them
+    spread: list[tuple[str, float, float]] = []
+    for lid, share, dist in found:
+        lanes = [ln.getID() for ln in net.getLane(lid).getEdge().getLanes() if ln.getID() in lane_tls]
+        spread.extend((other, share / len(lanes), dist) for other in lanes)
+    found = spread
     straight = [f for f in found if any(c.getDirection() == "s" for c in net.getLane(f[0]).getOutgoing())]
     if straight and len(straight) < len(found):
         total = sum(s for _l, s, _d in found)

@@ -23,9 +23,13 @@ def test_arterial_through_lanes_are_fed_by_the_neighbour_one_link_away(corridor)
     assert {link.up_junction for lanes in feeds["J1"].values() for link in lanes} == {"J2"}
     assert all(lane.startswith(("J2_W", "J2_E")) for lane in feeds["J2"])
     for lane in ("J2_W_bay_0", "J2_W_bay_1"):
-        (link,) = [f for f in feeds["J2"][lane] if f.share > 0.5]
-        assert link.up_junction == "J1" and link.up_lane.startswith("J1_W")
-        assert 250.0 < link.distance_m < 300.0  # 300 m between the junctions, less their inner lengths
+        links = feeds["J2"][lane]
+        assert {f.up_junction for f in links} == {"J1"}
+        arterial = sum(f.share for f in links if f.up_lane.startswith("J1_W"))
+        turning_in = sum(f.share for f in links if not f.up_lane.startswith("J1_W"))
+        assert arterial > 2 * turning_in > 0  # J1's side streets turn in, the arterial carries the platoon
+        # 300 m between the junctions, less their inner lengths
+        assert all(250.0 < f.distance_m < 300.0 for f in links)
 
 
 def test_turn_bays_get_no_platoon(corridor):
