@@ -56,7 +56,8 @@ class UpstreamPredictor:
         self.horizon_s = horizon_s
         self._acc: dict[tuple[str, int], float] = {}
         self._in_transit: dict[tuple[str, int], list[float]] = {}  # crossing times of vehicles between us
-        self._seen_s: dict[str, float] = {}  # per neighbour, the time of the last plan whose crossings counted
+        # per neighbour, the time of the last plan whose crossings counted
+        self._seen_s: dict[str, float] = {}
 
     def attach(
         self, measurement: IntersectionMeasurement, plans: Mapping[str, PublishedPlan]
@@ -65,9 +66,7 @@ class UpstreamPredictor:
         if not self.links or self.horizon_s <= 0:
             return measurement
         now = measurement.now_s
-        fresh = {
-            j: p for j, p in plans.items() if p.now_s > self._seen_s.get(j, float("-inf"))
-        }
+        fresh = {j: p for j, p in plans.items() if p.now_s > self._seen_s.get(j, float("-inf"))}
         upstream: dict[str, tuple[ApproachingVehicle, ...]] = {}
         v = self.speed_mps
         reach_m = self.horizon_s * v

@@ -180,6 +180,14 @@ class _Loop:
         next_sample = t
         perf = time.perf_counter
         plans: dict[str, Any] = {}  # junction -> its controller's latest published plan
+        # only junctions upstream of a coordinated one publish (a plan is built when read)
+        listened = {
+            link.up_junction
+            for a in self._agents
+            if a.upstream is not None
+            for links in a.upstream.links.values()
+            for link in links
+        }
         while True:
             if end_s is not None and t >= end_s - 1e-9:
                 break
@@ -201,9 +209,12 @@ class _Loop:
                 phase = agent.controller.decide(m, agent.guard.status)
                 demand = agent.controller.demand(m)
                 self._decision_s.append(perf() - c0)
-                published = getattr(agent.controller, "published", None)
-                if published is not None:
-                    plans[agent.tls_id] = published
+                if agent.tls_id in listened:
+                    published = getattr(agent.controller, "published", None)
+                    if published is not None:
+                        plans[agent.tls_id] = published
+                    else:
+                        plans.pop(agent.tls_id, None)  # no stale plan for the neighbours
                 shown = agent.actuator.apply(t, agent.guard.step(t, phase, demand))
                 agent.monitor.observe(t, shown, demand)
         self.sim_s = t - t0

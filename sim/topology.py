@@ -136,7 +136,9 @@ def _feeds(net, controlled_in: set[str]) -> dict[str, dict[str, tuple[UpstreamLi
                     links[key] = (before[0] + share * down_share, min(before[1], dist))
     return {
         tls: {
-            lane: tuple(UpstreamLink(j, up_lane, share, dist) for (j, up_lane), (share, dist) in links.items())
+            lane: tuple(
+                UpstreamLink(j, up_lane, share, dist) for (j, up_lane), (share, dist) in links.items()
+            )
             for lane, links in lanes.items()
         }
         for tls, lanes in out.items()

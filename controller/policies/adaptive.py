@@ -28,9 +28,10 @@ discharge in the plan, so the plan does not feed a blocked exit and serves other
 
 Corridor coordination (`coordination_horizon_s` > 0): the measurement's `upstream` arrivals (vehicles upstream
 neighbours released or plan to release toward this junction, beyond the zone; controller/coordination.py) join the
-predicted arrivals when due within that horizon, so a green is held for, or started ahead of, a platoon
-nobody here can see yet. In return the controller publishes its own plan each second (`published`): vehicles that
-crossed each stop line in the last step and the crossing times its chosen schedule predicts.
+predicted arrivals when due within that horizon, so a green is held for a platoon nobody here can see yet and
+switch plans count the delay they would cause it. In return the controller publishes its own plan each second
+(`published`): vehicles that crossed each stop line in the last step and the crossing times its chosen schedule
+predicts; nothing while its measurement is unhealthy.
 
 Cost per decision is a few rollouts, each linear in the predicted vehicles: pure Python, no numpy.
 """
@@ -72,7 +73,8 @@ class AdaptiveController:
         ]
         self._demand: tuple[bool, ...] | None = None
         self.last_plan: dict[str, float] = {}  # cost per candidate of the last full decision, for inspection
-        self.published: PublishedPlan | None = None  # for downstream neighbours (coordination on)
+        self._published: PublishedPlan | None = None
+        self._to_publish: tuple[IntersectionMeasurement, SignalStatus, int, tuple[int, ...]] | None = None
         # the decision's plan, for publishing: (phase asked for, arrivals, rates, current phase, green windows)
         self._chosen: tuple[int, list[list[float]], Sequence[Sequence[float]], int, _Windows] | None = None
 
@@ -84,15 +86,33 @@ class AdaptiveController:
         wanted = self._choose(measurement, status)
         if status.stage is Stage.GREEN:
             wanted = bounded_switch(self.model, status, self._demand, wanted)
-        if self.params.coordination_horizon_s > 0:
-            self._publish(measurement, status, wanted)
+        self._published = None
+        self._to_publish = None
+        if self.params.coordination_horizon_s > 0 and measurement.healthy:
+            self._to_publish = (measurement, status, wanted, tuple(self.flows.crossed))
         return wanted
 
-    def _publish(self, measurement: IntersectionMeasurement, status: SignalStatus, wanted: int) -> None:
-        """Publish the crossings of the last step and the schedule that follows from `wanted`."""
+    @property
+    def published(self) -> PublishedPlan | None:
+        """This second's plan for downstream neighbours (None with coordination off or an unhealthy measurement).
+
+        Built when first read, so a junction nobody listens to pays nothing for it.
+        """
+        if self._published is None and self._to_publish is not None:
+            self._published = self._publish(*self._to_publish)
+        return self._published
+
+    def _publish(
+        self,
+        measurement: IntersectionMeasurement,
+        status: SignalStatus,
+        wanted: int,
+        crossed_n: Sequence[int],
+    ) -> PublishedPlan:
+        """The crossings of the last step and the schedule that follows from `wanted`."""
         now = measurement.now_s
         table = self.table
-        crossed = {table.lanes[i]: n for i, n in enumerate(self.flows.crossed) if n}
+        crossed = {table.lanes[i]: n for i, n in enumerate(crossed_n) if n}
         chosen = self._chosen
         if chosen is not None and chosen[0] == wanted:
             _w, arrivals, rates, cur, windows = chosen
@@ -112,10 +132,9 @@ class AdaptiveController:
         sim = _Rollout(self, arrivals, rates, cur, record=True)
         for p, start, end in windows:
             sim.serve(p, start, end)
-        departures = {
-            table.lanes[i]: tuple(now + d for d in deps) for i, deps in enumerate(sim.departures) if deps
-        }
-        self.published = PublishedPlan(
+        recorded = sim.departures or []
+        departures = {table.lanes[i]: tuple(now + d for d in deps) for i, deps in enumerate(recorded) if deps}
+        return PublishedPlan(
             junction_id=self.model.junction_id, now_s=now, crossed=crossed, departures_s=departures
         )
 

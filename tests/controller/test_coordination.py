@@ -99,7 +99,9 @@ def test_adaptive_publishes_its_planned_crossings():
     assert plan is not None and plan.junction_id == model.junction_id and plan.now_s == 11.0
     deps = plan.departures_s["n_in_0"]
     assert len(deps) == 3 and deps[0] >= 11.0
-    assert all(b - a >= 3600.0 / PARAMS.saturation_flow_veh_h - 1e-9 for a, b in zip(deps, deps[1:], strict=False))
+    assert all(
+        b - a >= 3600.0 / PARAMS.saturation_flow_veh_h - 1e-9 for a, b in zip(deps, deps[1:], strict=False)
+    )
     off = AdaptiveController(model, PARAMS.model_copy(update={"coordination_horizon_s": 0.0}))
     off.decide(measure(model, 11.0, {"n_in_0": lane("n_in_0", queued=3)}), guard.status)
     assert off.published is None
