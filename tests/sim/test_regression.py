@@ -22,9 +22,10 @@ pytestmark = pytest.mark.slow
 SEEDS = (1, 2, 3)
 CONTROLLERS = ("fixed", "actuated", "max-pressure", "adaptive")
 SCENARIOS = ("single", "corridor")
-# measured (3 seeds): single stop 0.55 / travel 0.849 x fixed; corridor stop 0.70 / travel 0.89 x fixed
+# measured (3 seeds): single stop 0.55 / travel 0.849 x fixed; corridor stop 0.62 / travel 0.87 x fixed (0.89
+# before neighbour coordination)
 NOT_YET = {
-    "corridor": "travel time 0.89 x fixed, above the 0.85 target: no neighbour coordination yet (issue 3)"
+    "corridor": "travel time 0.87 x fixed with neighbour coordination, above the 0.85 target (issue 3)"
 }
 
 
