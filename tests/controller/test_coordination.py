@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from configs.controller import ControllerParams
 from controller.coordination import PublishedPlan, UpstreamLink, UpstreamPredictor
 from controller.guard import SafetyGuard
 from controller.measurement import ApproachingVehicle
+from controller.monitor import SafetyMonitor
 from controller.policies.adaptive import AdaptiveController
 from tests.controller.builders import lane, make_model, measure
 
@@ -105,3 +108,39 @@ def test_adaptive_publishes_its_planned_crossings():
     off = AdaptiveController(model, PARAMS.model_copy(update={"coordination_horizon_s": 0.0}))
     off.decide(measure(model, 11.0, {"n_in_0": lane("n_in_0", queued=3)}), guard.status)
     assert off.published is None
+
+
+platoons = st.dictionaries(
+    st.sampled_from(["n_in_0", "e_in_0", "s_in_1", "w_in_0"]),
+    st.lists(st.floats(150.5, 900.0), max_size=12),
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.tuples(platoons, st.integers(0, 6)), min_size=1, max_size=60),
+)
+def test_any_upstream_prediction_keeps_the_signals_safe_and_the_plan_ordered(steps):
+    model = make_model()
+    ctrl = AdaptiveController(model, PARAMS)
+    guard = SafetyGuard(model, start_phase=0, now_s=0.0)
+    mon = SafetyMonitor(model)
+    mon.observe(0.0, guard.state)
+    for k, (ups, queued) in enumerate(steps):
+        now = float(k + 1)
+        base = measure(model, now, {"e_in_0": lane("e_in_0", queued=queued)})
+        upstream = {
+            lid: tuple(ApproachingVehicle(distance_m=d, speed_mps=13.9) for d in sorted(ds))
+            for lid, ds in ups.items()
+        }
+        m = replace(base, upstream=upstream)
+        phase = ctrl.decide(m, guard.status)
+        assert 0 <= phase < model.n_phases
+        demand = ctrl.demand(m)
+        mon.observe(now, guard.step(now, phase, demand).state, demand)
+        plan = ctrl.published
+        assert plan is not None
+        for deps in plan.departures_s.values():
+            assert all(d >= now - 1e-9 for d in deps) and list(deps) == sorted(deps)
+    assert mon.total == 0, mon.examples
