@@ -24,7 +24,7 @@ class TrainSettings:
     epochs: int = 30
     batch: int = 16
     time_h: float | None = None  # wall-clock cap; Ultralytics then fits its schedule to it
-    export_hw: tuple[int, int] = (192, 320)  # ONNX input (H, W): 640x360 frames letterbox to 320x180 + pad
+    export_hw: tuple[int, int] = (256, 448)  # ONNX input (H, W): 640x360 frames letterbox to 448x252 + pad
     seed: int = 0
     init_weights: str | None = None  # continue from these .pt weights instead of training from scratch
     workers: int = 0
