@@ -35,28 +35,29 @@ class Letterbox:
         return out
 
 
-def letterbox(frame: np.ndarray, input_hw: tuple[int, int], out: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
-    """Fit a BGR uint8 frame into a (3, H, W) float32 RGB tensor in 0..1, as Ultralytics' LetterBox(center=True).
-
-    `out`, when given, is a preallocated (3, H, W) float32 array to fill (saves an allocation per frame).
-    """
+def _fit(frame: np.ndarray, input_hw: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """The padded uint8 BGR canvas (H, W, 3) and the geometry, exactly as Ultralytics' LetterBox(center=True)."""
     h0, w0 = frame.shape[:2]
     th, tw = input_hw
     r = min(th / h0, tw / w0)
     nw, nh = round(w0 * r), round(h0 * r)
     dw, dh = (tw - nw) / 2, (th - nh) / 2
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
-    img = frame if (nw, nh) == (w0, h0) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
-    if out is None:
-        out = np.empty((3, th, tw), np.float32)
-    # BGR -> RGB by reversed channel order while transposing; one multiply does the /255
-    np.multiply(img.transpose(2, 0, 1)[::-1], 1.0 / 255.0, out=out, casting="unsafe")
-    return out, Letterbox(r, float(left), float(top), w0, h0)
+    top, left = round(dh - 0.1), round(dw - 0.1)
+    canvas = np.full((th, tw, 3), PAD_VALUE, np.uint8)
+    canvas[top : top + nh, left : left + nw] = (
+        frame if (nw, nh) == (w0, h0) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    )
+    return canvas, Letterbox(r, float(left), float(top), w0, h0)
+
+
+def letterbox(frame: np.ndarray, input_hw: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """Fit a BGR uint8 frame into a (3, H, W) float32 RGB tensor in 0..1, as Ultralytics' LetterBox(center=True)."""
+    canvas, lb = _fit(frame, input_hw)
+    return cv2.dnn.blobFromImage(canvas, 1.0 / 255.0, swapRB=True)[0], lb
 
 
 def letterbox_batch(frames: list[np.ndarray], input_hw: tuple[int, int]) -> tuple[np.ndarray, list[Letterbox]]:
-    batch = np.empty((len(frames), 3, *input_hw), np.float32)
-    boxes = [letterbox(f, input_hw, out=batch[i])[1] for i, f in enumerate(frames)]
-    return batch, boxes
+    """(B, 3, H, W) float32 for a list of frames; BGR->RGB, HWC->CHW and /255 in one OpenCV pass."""
+    fitted = [_fit(f, input_hw) for f in frames]
+    batch = cv2.dnn.blobFromImages([c for c, _ in fitted], 1.0 / 255.0, swapRB=True)
+    return batch, [lb for _, lb in fitted]
