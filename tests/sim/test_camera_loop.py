@@ -2,10 +2,9 @@
 
 The regression run is `single` from 900 s to 1140 s, seed 1: the second 15-minute slice, where north-south through
 traffic is still at its peak (620 veh/h a lane pair) and east-west is light, so the fixed plan (Webster on the hour's
-average) runs NS near saturation while wasting green on EW. The oracle-fed adaptive cuts stop time there from 18.3 s
-to 12.9 s (x 0.71); the camera-fed loop measured 12.4 s (x 0.68). 240 simulated seconds keep the run to ~45 s on a
-loaded 2-core machine (4 cameras rendered and detected each second). Re-measured after the 13:01 adaptive change:
-fixed 18.3 s, oracle-fed 13.1 s, camera-fed 11.8 s.
+average) runs NS near saturation while wasting green on EW. Measured at 14:20 (adaptive as of then, checkpoint
+model): fixed 18.3 s, oracle-fed adaptive 12.3 s, camera-fed 11.3 s. 240 simulated seconds keep the whole file to
+~35-70 s on a loaded 2-core machine (4 cameras rendered and detected each second).
 """
 
 from __future__ import annotations
