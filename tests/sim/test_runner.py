@@ -1,5 +1,6 @@
 """The harness on a real (short) SUMO run: both backends agree, external controllers go through the guard."""
 
+import multiprocessing as mp
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,11 @@ register("test-impatient", _Impatient)
 
 
 def test_libsumo_and_traci_give_identical_metrics():
-    a = run_one(RunSpec(COLOGNE, "fixed", 7, backend="libsumo", **WINDOW))
-    b = run_one(RunSpec(COLOGNE, "fixed", 7, backend="traci", **WINDOW))
+    # Each in a fresh process, as the harness runs seeds: libsumo keeps global state between simulations in one
+    # process (an earlier in-process run in the same pytest worker shifted delay by 0.2 s).
+    with mp.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        a = pool.apply(run_one, (RunSpec(COLOGNE, "fixed", 7, backend="libsumo", **WINDOW),))
+        b = pool.apply(run_one, (RunSpec(COLOGNE, "fixed", 7, backend="traci", **WINDOW),))
     assert a["backend"] == "libsumo" and b["backend"] == "traci"
     for key in ("delay_s", "stop_time_s", "stops", "travel_time_s", "arrived", "trips"):
         assert a[key] == b[key], key
