@@ -40,8 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--report", type=Path, default=None, metavar="DIR", help="write PNG plots and a Markdown summary")
     c.add_argument("--workers", type=int, default=None, help="parallel SUMO processes (default: CPU count)")
     c.add_argument("--measure", default="oracle", metavar="SOURCE",
-                   help="what feeds the controllers: 'oracle' (SUMO within camera range, default) or 'camera' "
-                        "(fixed and actuated are SUMO's own logic and ignore it)")
+                   help="what feeds the controllers: 'oracle' (SUMO within camera range, default), 'camera' (rendered "
+                        "day views through the shipped detector) or 'camera-mixed' (day/dusk/night/rain per camera); "
+                        "fixed and actuated are SUMO's own logic and ignore it")
     c.add_argument("--bridge", default="direct", metavar="PATH",
                    help="how decisions reach SUMO: 'direct' (default) or 'pmpp' (bridge + virtual controller; "
                         "fixed and actuated ignore it)")
