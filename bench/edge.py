@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,7 @@ from firmware_bridge.bridge import FieldBridge
 from firmware_bridge.ntcip import UnitControlStatus
 from greenwave.edge import EdgeRuntime, EdgeSettings
 from greenwave.edge_log import configure_json_logging
-from vision.detections import Detections
-from vision.detector import OnnxDetector, default_detector_config
-from vision.errors import VisionError
+from vision.detector import FaultyDetector, OnnxDetector, default_detector_config
 
 __all__ = ["main"]
 
@@ -182,17 +180,6 @@ class UdpRelay:
 
     def close(self) -> None:
         self._stop.set()
-
-
-class FaultyDetector:
-    def __init__(self, inner: OnnxDetector) -> None:
-        self.inner = inner
-        self.failing = threading.Event()
-
-    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        if self.failing.is_set():
-            raise VisionError("injected: inference failed")
-        return self.inner.detect(frames)
 
 
 class Monitor:

@@ -7,6 +7,7 @@ fixed batch of 1 is run once per frame; a dynamic-batch model once per batch. No
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -17,10 +18,10 @@ import numpy as np
 from configs.vision import DetectorConfig
 from vision.decode import decode_batch, output_layout
 from vision.detections import Detections
-from vision.errors import ModelError
+from vision.errors import ModelError, VisionError
 from vision.preprocess import Letterbox, letterbox_batch
 
-__all__ = ["SHIPPED_MODEL", "Detector", "FakeDetector", "OnnxDetector", "default_detector_config"]
+__all__ = ["SHIPPED_MODEL", "Detector", "FakeDetector", "FaultyDetector", "OnnxDetector", "default_detector_config"]
 
 SHIPPED_MODEL = "greenwave-vehicles-v8n.onnx"
 
@@ -47,6 +48,19 @@ class FakeDetector:
         if isinstance(item, Detections):
             return [item for _ in frames]
         return list(item)[: len(frames)]
+
+
+class FaultyDetector:
+    """A real detector behind a switch that makes it raise (a crashed model, a driver error); for fault injection."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner = inner
+        self.failing = threading.Event()
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        if self.failing.is_set():
+            raise VisionError("injected: inference failed")
+        return self.inner.detect(frames)
 
 
 class OnnxDetector:

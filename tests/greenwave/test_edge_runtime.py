@@ -33,8 +33,7 @@ from greenwave.edge_cameras import ReaderSettings
 from greenwave.edge_health import WatchdogSettings
 from tests.vision.builders import make_onnx_detector, raw_output
 from vision.detections import Detections
-from vision.detector import OnnxDetector
-from vision.errors import VisionError
+from vision.detector import FaultyDetector, OnnxDetector
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMUNITY = "edge-test"
@@ -159,19 +158,6 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     yield Rig(tmp_path, emulator, load_yaml_model(cfg_path, EdgeConfig))
     if emulator._stop is not None:
         emulator.silence()
-
-
-class FaultyDetector:
-    """The real ONNX detector behind a switch that makes it raise (a crashed model, a driver error)."""
-
-    def __init__(self, inner: OnnxDetector) -> None:
-        self.inner = inner
-        self.failing = threading.Event()
-
-    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        if self.failing.is_set():
-            raise VisionError("injected: inference failed")
-        return self.inner.detect(frames)
 
 
 class Running:
