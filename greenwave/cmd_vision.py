@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["add_parser", "run_training"]
+__all__ = ["add_parser", "int8_path", "run_training"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +39,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--init", metavar="WEIGHTS", help="continue training from these .pt weights (fine-tune)")
     t.set_defaults(func=_train)
+
+    q = sub.add_parser("quantize", help="write an int8 copy of an ONNX detector (about 2x faster on a CPU)")
+    q.add_argument("model", metavar="MODEL", help="fp32 ONNX detector with a fixed input size")
+    q.add_argument("--calib", required=True, metavar="DIR",
+                   help="folder of frames like the cameras will see (a few dozen .jpg/.png)")
+    q.add_argument("--out", metavar="FILE", help="where to write it (default: MODEL with .int8.onnx)")
+    q.add_argument("--frames", type=int, default=64, metavar="N", help="calibration frames to use (default 64)")
+    q.set_defaults(func=_quantize)
 
     b = sub.add_parser("bench", help="benchmarks")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
@@ -68,7 +76,30 @@ def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_ou
     _log(f"trained: {weights}")
     onnx_path = export_onnx(weights, model_out or out_dir / "model.onnx", settings)
     _log(f"exported: {onnx_path}")
+    from vision.quantize import calibration_frames, quantize_detector
+
+    int8 = quantize_detector(onnx_path, int8_path(onnx_path), calibration_frames(data.parent / "images" / "val"))
+    _log(f"quantized: {int8}")
     return onnx_path
+
+
+def int8_path(model: Path) -> Path:
+    """Where the int8 copy of `model` goes: beside it, `NAME.int8.onnx`."""
+    return model.with_name(model.stem + ".int8.onnx")
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from vision.errors import VisionError
+    from vision.quantize import calibration_frames, quantize_detector
+
+    model = Path(args.model)
+    out = Path(args.out) if args.out else int8_path(model)
+    if out.resolve() == model.resolve():
+        raise VisionError(f"quantize: expected --out to differ from the model, found both {out}")
+    t0 = time.perf_counter()
+    quantize_detector(model, out, calibration_frames(args.calib, args.frames))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.0f} s)")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
