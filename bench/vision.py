@@ -111,15 +111,16 @@ class _Acc:
 
     def summary(self) -> dict[str, float]:
         aps = [average_precision(*self.ap[c], self.n_gt[c]) for c in self.n_gt if self.n_gt[c] > 0]
+        nan = float("nan")  # nothing scored (sequences no longer than the warm-up): no figure, not a perfect one
         return {
             "frames": self.frames,
             "lane_frames": self.lane_frames,
             "truth_vehicles": self.truth,
-            "count_accuracy": 1 - self.abs_err / max(self.truth, 1),
+            "count_accuracy": 1 - self.abs_err / self.truth if self.truth else nan,
             "misses": self.misses,
             "overcounts": self.overcounts,
-            "queued_within_1": self.queued_ok / max(self.lane_frames, 1),
-            "queue_error_m": self.queue_err_m / max(self.lane_frames, 1),
+            "queued_within_1": self.queued_ok / self.lane_frames if self.lane_frames else nan,
+            "queue_error_m": self.queue_err_m / self.lane_frames if self.lane_frames else nan,
             "map50": float(np.mean(aps)) if aps else float("nan"),
         }
 

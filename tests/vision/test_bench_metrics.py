@@ -24,3 +24,10 @@ def test_average_precision(scores, tps, n_gt, expected) -> None:
 
 def test_average_precision_without_ground_truth_is_nan() -> None:
     assert math.isnan(average_precision([0.5], [False], 0))
+
+
+def test_nothing_scored_gives_no_accuracy_rather_than_a_perfect_one() -> None:
+    from bench.vision import _Acc
+
+    s = _Acc().summary()
+    assert math.isnan(s["count_accuracy"]) and math.isnan(s["queued_within_1"]) and math.isnan(s["queue_error_m"])
