@@ -17,7 +17,7 @@ What it deliberately does not do:
   false positives would otherwise be phantom calls.
 - Cameras are rendered only for junctions the harness measures (controlled junctions), and only when asked.
 
-Speed: frames are rendered at the model's input width (320 x 180 for the shipped 320 x 192 model), static layers are
+Speed: frames are rendered at 320 x 180 (the shipped 256 x 448 model letterboxes them up to 448 x 252), static layers are
 drawn once per camera, and one onnxruntime session (1 thread by default) serves every camera of the process.
 """
 
@@ -80,7 +80,7 @@ class CameraLoopConfig:
     conditions: str = "day"  # "day": every camera by day; "mixed": each camera draws day/dusk/night/rain once
     model: Path | None = None  # None: the shipped model (vision.detector.default_detector_config)
     threads: int = 1
-    width_px: int = 320  # frame size; 320 x 180 fills the shipped 320 x 192 input without resizing
+    width_px: int = 320  # frame size: 320 x 180 keeps rendering cheap; the detector letterboxes it to its input
     height_px: int = 180
     # the zone a camera reports (the controller plans with the zone it is told): at 320 px a car 80 m upstream is
     # ~5-8 px wide and detected too rarely to claim more
