@@ -42,7 +42,8 @@ class OracleSource:
         for lane_id, segments in info.zones.items():
             for seg in segments:
                 for vid in lane_api.getLastStepVehicleIDs(seg.lane):
-                    dist = seg.offset_m + seg.length_m - veh_api.getLanePosition(vid)
+                    # (an internal lane's own length can differ a little from the gap its segment spans)
+                    dist = seg.offset_m + max(0.0, seg.length_m - veh_api.getLanePosition(vid))
                     if dist > self._range_m:
                         continue
                     # a lane feeding several controlled lanes is in each of their zones: count its vehicles

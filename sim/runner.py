@@ -143,7 +143,8 @@ class _Loop:
         self._approach_dets: dict[str, list[list[str]]] = {}
         for tls_id, info in signals.items():
             for lane, edge in info.lane_edges.items():
-                chain = [_det_id(seg.lane) for seg in info.zones[lane]]
+                # SUMO puts no detectors on a junction's internal lanes; the queue series skips those few metres
+                chain = [_det_id(seg.lane) for seg in info.zones[lane] if not seg.lane.startswith(":")]
                 self._approach_dets.setdefault(f"{tls_id}/{edge}", []).append(chain)
         self.violations: dict[str, int] = {}
         self._agents: list[_Agent] = []
@@ -274,7 +275,7 @@ def _write_additional(out: Path, signals: dict[str, SignalInfo], spec: RunSpec) 
     for info in signals.values():
         for segments in info.zones.values():
             for seg in segments:
-                if seg.lane in placed:
+                if seg.lane in placed or seg.lane.startswith(":"):
                     continue
                 placed.add(seg.lane)
                 det_len = max(0.1, min(seg.length_m, spec.params.detection_range_m - seg.offset_m))

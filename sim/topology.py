@@ -8,6 +8,7 @@ reads SUMO files and hands plain values to controller/.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,8 +203,18 @@ def _zones(net, in_lanes: list[str], controlled_in: set[str], range_m: float) ->
                 if pred.getEdge().getFromNode() is cur.getEdge().getToNode():
                     continue  # a turnaround is not the approach
                 seen.add(pid)
-                segs.append((pid, reach, pred.getLength()))
-                frontier.append((pred, reach + pred.getLength()))
+                # the junction's internal lane between them (a lane split or merge, a few metres) is part of the
+                # zone too: a vehicle crossing it would otherwise vanish for a step, and those upstream would be
+                # that much nearer than they are
+                gap = 0.0
+                for conn in pred.getOutgoing():
+                    if conn.getToLane() is cur and conn.getViaLaneID():
+                        gap = math.dist(pred.getShape()[-1], cur.getShape()[0])
+                        if gap > 0.0:
+                            segs.append((conn.getViaLaneID(), reach, gap))
+                        break
+                segs.append((pid, reach + gap, pred.getLength()))
+                frontier.append((pred, reach + gap + pred.getLength()))
         raw[lane_id] = segs
     feeders: dict[str, int] = {}
     for segs in raw.values():
