@@ -52,6 +52,15 @@ class ControllerParams(StrictModel):
     flow_window_s: float = Field(
         default=300.0, gt=0, description="Time constant of the arrival-flow smoothing."
     )
+    measurement_hold_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description=(
+            "How long a vehicle the sensor lost stays counted where it would be (controller/lane_filter.py);"
+            " 0 believes every frame."
+        ),
+    )
     spillback_occupancy: float = Field(
         default=0.8, gt=0, le=1, description="Exit-lane occupancy at which a halting exit counts as blocked."
     )

@@ -33,6 +33,11 @@ switch plans count the delay they would cause it. In return the controller publi
 (`published`): vehicles that crossed each stop line in the last step and the crossing times its chosen schedule
 predicts; nothing while its measurement is unhealthy.
 
+Flickering sensors: every measurement first passes through `LaneFilter` (controller/lane_filter.py), which keeps a
+vehicle the camera lost for a frame where it must still be, for up to `measurement_hold_s`. Without it a missed
+frame gaps out a green under a platoon, reads as a departure plus an arrival (inflating the flow estimate) and is
+published downstream as a platoon member that was never released.
+
 Cost per decision is a few rollouts, each linear in the predicted vehicles: pure Python, no numpy.
 """
 
@@ -43,6 +48,7 @@ from collections.abc import Sequence
 from configs.controller import ControllerParams
 from controller.coordination import PublishedPlan
 from controller.guard import SignalStatus, Stage, max_red_due
+from controller.lane_filter import LaneFilter
 from controller.measurement import IntersectionMeasurement, LaneMeasurement
 from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable, bounded_switch, status_at
 from controller.registry import register
@@ -66,6 +72,10 @@ class AdaptiveController:
             len(self.table.lanes), window_s=params.flow_window_s, free_speed_mps=params.free_speed_mps
         )
         self.tracker = DemandTracker(self.table)
+        self.filter = LaneFilter(
+            len(self.table.lanes), hold_s=params.measurement_hold_s, free_speed_mps=params.free_speed_mps
+        )
+        self._lanes: list[LaneMeasurement | None] = []  # this step's filtered measurements
         self.headway_s = 3600.0 / params.saturation_flow_veh_h
         n = model.n_phases
         self._clear = [
@@ -117,8 +127,7 @@ class AdaptiveController:
         if chosen is not None and chosen[0] == wanted:
             _w, arrivals, rates, cur, windows = chosen
         else:
-            lanes = table.lane_measurements(measurement.incoming)
-            arrivals = self._arrivals(lanes, measurement)
+            arrivals = self._arrivals(self._lanes, measurement)
             rates = table.effective_rates(measurement.outgoing, self.params.spillback_occupancy)
             if status.stage is Stage.GREEN:
                 cur = status.phase
@@ -141,9 +150,10 @@ class AdaptiveController:
     def _choose(self, measurement: IntersectionMeasurement, status: SignalStatus) -> int:
         table = self.table
         lanes = table.lane_measurements(measurement.incoming)
-        counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
         shown = status.phase if status.stage is not Stage.ALL_RED else None
         served = [shown is not None and table.rate[shown][i] > 0 for i in range(len(lanes))]
+        lanes = self._lanes = self.filter.update(measurement.now_s, lanes, served)
+        counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
         self.flows.update(measurement.now_s, lanes, served)
         self.tracker.update(status)
         self._demand = self.tracker.demand(status, counts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from configs.controller import ControllerParams
+from controller.guard import SafetyGuard
 from controller.measurement import (
     ApproachingVehicle,
     IntersectionMeasurement,
@@ -122,3 +123,11 @@ def measure(
     return IntersectionMeasurement(
         junction_id=model.junction_id, now_s=now_s, incoming=incoming, outgoing=outs
     )
+
+
+def green_for(model: SignalModel, phase: int, seconds: int) -> SafetyGuard:
+    """A guard that has shown `phase` green for `seconds`."""
+    guard = SafetyGuard(model, start_phase=phase, now_s=0.0)
+    for t in range(1, seconds + 1):
+        guard.step(float(t), phase, None)
+    return guard

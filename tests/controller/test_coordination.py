@@ -14,7 +14,7 @@ from controller.guard import SafetyGuard
 from controller.measurement import ApproachingVehicle
 from controller.monitor import SafetyMonitor
 from controller.policies.adaptive import AdaptiveController
-from tests.controller.builders import lane, make_model, measure
+from tests.controller.builders import green_for, lane, make_model, measure
 
 PARAMS = ControllerParams()
 NS_LEFT, NS_THROUGH, EW_LEFT, EW_THROUGH = range(4)
@@ -73,16 +73,9 @@ def test_planned_departures_arrive_after_the_link_within_the_horizon():
     assert _upstream_m(_predictor(horizon_s=0.0), 100.0, _plan(100.0, departures=(105.0,))) == []
 
 
-def _green_for(model, phase: int, seconds: int) -> SafetyGuard:
-    guard = SafetyGuard(model, start_phase=phase, now_s=0.0)
-    for t in range(1, seconds + 1):
-        guard.step(float(t), phase, None)
-    return guard
-
-
 def test_adaptive_holds_the_green_for_a_platoon_only_a_neighbour_sees():
     model = make_model()
-    guard = _green_for(model, NS_THROUGH, 10)
+    guard = green_for(model, NS_THROUGH, 10)
     base = measure(model, 11.0, {"e_in_0": lane("e_in_0", queued=1)})
     # beyond the 150 m zone, due in 11-15 s: switching now would stop all of them
     platoon = tuple(ApproachingVehicle(distance_m=13.9 * t, speed_mps=13.9) for t in (11, 12, 13, 14, 15))
@@ -95,7 +88,7 @@ def test_adaptive_holds_the_green_for_a_platoon_only_a_neighbour_sees():
 
 def test_adaptive_publishes_its_planned_crossings():
     model = make_model()
-    guard = _green_for(model, NS_THROUGH, 10)
+    guard = green_for(model, NS_THROUGH, 10)
     ctrl = AdaptiveController(model, PARAMS)
     ctrl.decide(measure(model, 11.0, {"n_in_0": lane("n_in_0", queued=3)}), guard.status)
     plan = ctrl.published

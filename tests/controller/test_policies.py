@@ -5,25 +5,16 @@ from __future__ import annotations
 import pytest
 
 from configs.controller import ControllerParams
-from controller.guard import SafetyGuard
 from controller.measurement import OutgoingMeasurement
 from controller.policies.adaptive import AdaptiveController
 from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable
 from controller.policies.max_pressure import MaxPressureController
 from controller.policies.webster import webster_plan
 from controller.registry import controller_names, get_factory
-from tests.controller.builders import PERMISSIVE, lane, make_model, measure
+from tests.controller.builders import PERMISSIVE, green_for, lane, make_model, measure
 
 PARAMS = ControllerParams()
 NS_LEFT, NS_THROUGH, EW_LEFT, EW_THROUGH = range(4)
-
-
-def _green_for(model, phase: int, seconds: int) -> SafetyGuard:
-    """A guard that has shown `phase` green for `seconds`."""
-    guard = SafetyGuard(model, start_phase=phase, now_s=0.0)
-    for t in range(1, seconds + 1):
-        guard.step(float(t), phase, None)
-    return guard
 
 
 def test_all_policies_registered():
@@ -68,16 +59,16 @@ def test_max_pressure_waits_for_min_green_then_serves_the_queue():
     model = make_model()
     ctrl = MaxPressureController(model, PARAMS)
     busy = {"e_in_0": lane("e_in_0", queued=8), "w_in_0": lane("w_in_0", queued=6)}
-    early = _green_for(model, NS_THROUGH, 2)
+    early = green_for(model, NS_THROUGH, 2)
     assert ctrl.decide(measure(model, 3.0, busy), early.status) == NS_THROUGH
-    later = _green_for(model, NS_THROUGH, 10)
+    later = green_for(model, NS_THROUGH, 10)
     assert MaxPressureController(model, PARAMS).decide(measure(model, 11.0, busy), later.status) == EW_THROUGH
 
 
 def test_max_pressure_counts_the_exit():
     model = make_model()
     busy = {"e_in_0": lane("e_in_0", queued=4), "n_in_0": lane("n_in_0", queued=4)}
-    guard = _green_for(model, NS_LEFT, 10)
+    guard = green_for(model, NS_LEFT, 10)
     # equal queues: the tie goes to the first phase found
     assert MaxPressureController(model, PARAMS).decide(measure(model, 11.0, busy), guard.status) == NS_THROUGH
     # NS-through's straight exit is jammed: its pressure drops, it is no longer the choice
@@ -91,7 +82,7 @@ def test_max_pressure_counts_the_exit():
 def test_adaptive_skips_empty_phase_and_serves_the_queue():
     model = make_model()
     ctrl = AdaptiveController(model, PARAMS)
-    guard = _green_for(model, NS_THROUGH, 10)
+    guard = green_for(model, NS_THROUGH, 10)
     m = measure(model, 11.0, {"e_in_0": lane("e_in_0", queued=5), "w_in_0": lane("w_in_0", queued=3)})
     assert ctrl.decide(m, guard.status) == EW_THROUGH  # EW-left (next in sequence) has nobody: skipped
 
@@ -99,7 +90,7 @@ def test_adaptive_skips_empty_phase_and_serves_the_queue():
 def test_adaptive_extends_for_an_arriving_platoon():
     model = make_model()
     ctrl = AdaptiveController(model, PARAMS)
-    guard = _green_for(model, NS_THROUGH, 10)
+    guard = green_for(model, NS_THROUGH, 10)
     platoon = [(d, 13.0) for d in (15.0, 25.0, 35.0, 45.0, 55.0)]
     m = measure(
         model,
@@ -114,7 +105,7 @@ def test_adaptive_extends_for_an_arriving_platoon():
 
 def test_adaptive_does_not_feed_a_blocked_exit():
     model = make_model()
-    guard = _green_for(model, NS_THROUGH, 10)
+    guard = green_for(model, NS_THROUGH, 10)
     lanes = {"e_in_0": lane("e_in_0", queued=6), "n_in_0": lane("n_in_0", queued=3)}
     assert AdaptiveController(model, PARAMS).decide(measure(model, 11.0, lanes), guard.status) == NS_THROUGH
     # EW-through's exits (w_out_0, s_out_0 from e_in_0) are jammed: the green stays with NS, which can move
@@ -130,7 +121,7 @@ def test_adaptive_does_not_feed_a_blocked_exit():
 def test_adaptive_decides_in_time_only_when_allowed():
     model = make_model()
     ctrl = AdaptiveController(model, PARAMS)
-    guard = _green_for(model, NS_THROUGH, 2)  # inside min green: no plan, keep the green
+    guard = green_for(model, NS_THROUGH, 2)  # inside min green: no plan, keep the green
     m = measure(model, 3.0, {"e_in_0": lane("e_in_0", queued=9)})
     assert ctrl.decide(m, guard.status) == NS_THROUGH
     assert ctrl.last_plan == {}
@@ -152,7 +143,7 @@ def test_demand_tracker_ignores_lanes_another_phase_served():
     table = LaneTable(model, PARAMS)
     tracker = DemandTracker(table)
     # phase 0 (through + permissive left) has just run: the left lane waiting for phase 1 was served by it
-    guard = _green_for(model, 0, 20)
+    guard = green_for(model, 0, 20)
     tracker.update(guard.status)
     counts = [1 if lane_id == "n_in_1" else 0 for lane_id in table.lanes]
     guard.step(21.0, 2, None)  # start the clearance towards phase 2

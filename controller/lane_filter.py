@@ -1,0 +1,167 @@
+"""Persistence for flickering lane measurements: a vehicle a sensor loses for a second is still there.
+
+A camera at the edge misses a vehicle for a frame or two (small and far, behind another, glare) and finds it
+again. To a planner each miss is a vehicle that vanished: its green gaps out early, and to the flow and
+crossing estimates (controller/policies/lanes.py) a miss followed by a find is a phantom departure and a phantom
+arrival, which a coordinated junction then publishes downstream as a platoon member nobody released. The filter
+holds what the sensor saw a moment ago for `hold_s`, where physics says it cannot have gone:
+
+- Moving vehicles are tracked along the lane (1-D, distance to the stop line): each is predicted forward at its
+  measured speed (the free speed when unknown) and matched, in order, to the nearest measured vehicle within a
+  tolerance. One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
+  crossed the stop line (it left) or, at red, reached the back of the queue (it is queued now, and counted there).
+- Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen over
+  the last `hold_s` (a queue the sensor sees partly is not a queue that shrank).
+
+It only ever adds vehicles the sensor saw within `hold_s`, so it cannot invent demand that never was, and with a
+perfect sensor it changes nothing but the odd vehicle that changed lanes. Pure computation: no SUMO, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from controller.measurement import ApproachingVehicle, LaneMeasurement
+
+__all__ = ["LaneFilter"]
+
+_TOL_M = 4.0  # matching tolerance on top of half a step's travel: sensor distance noise at the far end
+_ACCEL_MPS2 = 2.6  # a car pulling away from the stop line (SUMO's and a typical driver's): it may be ahead of its
+# constant-speed prediction by half a*dt^2
+
+
+@dataclass(slots=True)
+class _Seen:
+    distance_m: float
+    speed_mps: float | None
+    seen_s: float
+
+
+class LaneFilter:
+    """Per-lane hold of recently seen vehicles. Feed it every measurement with which lanes were served."""
+
+    def __init__(self, n_lanes: int, *, hold_s: float, free_speed_mps: float) -> None:
+        self.hold_s = hold_s
+        self.free_speed_mps = free_speed_mps
+        self._moving: list[list[_Seen]] = [[] for _ in range(n_lanes)]
+        self._queued: list[list[tuple[float, int, float]]] = [[] for _ in range(n_lanes)]  # (t, queued, queue_m)
+        self._last_s: float | None = None
+        self.held = 0  # vehicles added to the current step's measurements, for inspection
+
+    def update(
+        self, now_s: float, lanes: Sequence[LaneMeasurement | None], served: Sequence[bool]
+    ) -> list[LaneMeasurement | None]:
+        """The measurements with recently seen vehicles held.
+
+        Args:
+            lanes: per lane, this step's measurement (None: the lane is not measured; nothing is held for it).
+            served: per lane, whether it could discharge since the last update (green or yellow shown).
+        """
+        dt = 0.0 if self._last_s is None else max(0.0, now_s - self._last_s)
+        self._last_s = now_s
+        self.held = 0
+        if self.hold_s <= 0:
+            return list(lanes)
+        n = len(lanes)
+        matched: list[tuple[list[_Seen], list[int]]] = []  # per lane: (lost vehicles, unmatched measured indices)
+        for i, lm in enumerate(lanes):
+            if lm is None:
+                self._moving[i] = []
+                self._queued[i] = []
+                matched.append(([], []))
+                continue
+            matched.append(self._match(i, dt, lm))
+        # a vehicle lost in one lane that appears, new, at the same distance in another changed lanes (or the
+        # sensor put it in the next lane): it is not held twice
+        fresh = [(i, lanes[i].approaching[k].distance_m) for i in range(n) if lanes[i] is not None  # type: ignore[union-attr]
+                 for k in matched[i][1]]
+        taken = [False] * len(fresh)
+        out: list[LaneMeasurement | None] = []
+        for i, lm in enumerate(lanes):
+            if lm is None:
+                out.append(None)
+                continue
+            queued, queue_m = self._hold_queue(i, now_s, lm, served[i])
+            kept = []
+            for p in matched[i][0]:
+                moved = False
+                for k, (j, dist) in enumerate(fresh):
+                    if j != i and not taken[k] and abs(dist - p.distance_m) <= _TOL_M + 0.5 * self._speed(p) * dt:
+                        taken[k] = moved = True
+                        break
+                if not moved and self._plausible(p, now_s, dt, lm, served[i], queue_m):
+                    kept.append(p)
+            self._moving[i] = [_Seen(v.distance_m, v.speed_mps, now_s) for v in lm.approaching] + kept
+            added = (queued - lm.queued) + len(kept)
+            if added == 0:
+                out.append(lm)
+                continue
+            self.held += added
+            approaching = tuple(
+                sorted(lm.approaching + tuple(ApproachingVehicle(s.distance_m, s.speed_mps) for s in kept),
+                       key=lambda v: v.distance_m)
+            )
+            vehicles = lm.vehicles + added
+            out.append(
+                replace(
+                    lm,
+                    vehicles=vehicles,
+                    queued=queued,
+                    approaching=approaching,
+                    queue_m=queue_m,
+                    occupancy=min(1.0, lm.occupancy * vehicles / lm.vehicles) if lm.vehicles else lm.occupancy,
+                )
+            )
+        return out
+
+    def _speed(self, s: _Seen) -> float:
+        return s.speed_mps if s.speed_mps is not None else self.free_speed_mps
+
+    def _hold_queue(self, i: int, now_s: float, lm: LaneMeasurement, served: bool) -> tuple[int, float]:
+        hist = self._queued[i]
+        if served:
+            hist.clear()  # a served queue does shrink: believe the sensor
+        hist.append((now_s, lm.queued, lm.queue_m))
+        while hist and hist[0][0] < now_s - self.hold_s - 1e-9:
+            hist.pop(0)
+        held_q = max(q for _t, q, _m in hist)
+        queue_m = max(m for _t, _q, m in hist)
+        if held_q <= lm.queued:
+            return lm.queued, lm.queue_m
+        # a queued vehicle creeping up the queue is measured as moving now: it is not lost
+        creeping = sum(1 for v in lm.approaching if v.distance_m <= queue_m + _TOL_M)
+        queued = max(lm.queued, held_q - creeping)
+        return queued, queue_m if queued > lm.queued else lm.queue_m
+
+    def _match(self, i: int, dt: float, lm: LaneMeasurement) -> tuple[list[_Seen], list[int]]:
+        """Predict lane i's tracked vehicles forward and match them, nearest first, to the measured ones.
+
+        Returns (the predicted vehicles nobody matched, the indices of measured vehicles nothing predicted).
+        """
+        predicted = [_Seen(s.distance_m - self._speed(s) * dt, s.speed_mps, s.seen_s) for s in self._moving[i]]
+        used = [False] * len(predicted)
+        fresh = []
+        for k, v in enumerate(lm.approaching):
+            best, best_err = -1, 0.0
+            for m, p in enumerate(predicted):
+                if used[m]:
+                    continue
+                err = abs(p.distance_m - v.distance_m)
+                if err <= _TOL_M + 0.5 * self._speed(p) * dt and (best < 0 or err < best_err):
+                    best, best_err = m, err
+            if best >= 0:
+                used[best] = True
+            else:
+                fresh.append(k)
+        return [p for m, p in enumerate(predicted) if not used[m]], fresh
+
+    def _plausible(
+        self, p: _Seen, now_s: float, dt: float, lm: LaneMeasurement, served: bool, queue_m: float
+    ) -> bool:
+        """Whether a lost vehicle is still where it was predicted, within the hold time."""
+        if now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
+            return False
+        if served:
+            return p.distance_m > 0.5 * _ACCEL_MPS2 * dt * dt  # else it crossed (or may have, accelerating)
+        return p.distance_m > queue_m + _TOL_M  # else it stopped at the back of the queue and is counted there
