@@ -77,10 +77,12 @@ class SyntheticCamera:
         w, h = camera.width_px, camera.height_px
         self._size = (w, h)
         self.zone_m = min(zone_m, self._visible_upstream_m(zone_m))
+        # each lane's zone runs upstream along the road (approach.zone_shape: a bay continues into the lane before it)
         self.lane_polygons = {
             lid: poly
-            for lid, shp, wd in zip(approach.lane_ids, approach.lane_shapes, approach.lane_widths_m, strict=True)
-            if (poly := self._image_polygon(lane_zone_polygon(shp, wd, self.zone_m), clip_to_frame=True)) is not None
+            for i, (lid, wd) in enumerate(zip(approach.lane_ids, approach.lane_widths_m, strict=True))
+            if (poly := self._image_polygon(lane_zone_polygon(approach.zone_shape(i), wd, self.zone_m),
+                                            clip_to_frame=True)) is not None
         }
         self.homography = self._approach_homography()
         self._frame_rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
@@ -320,14 +322,20 @@ class SyntheticCamera:
 
     def lane_truth(self, vehicles: Sequence[VehicleState]) -> dict[str, LaneTruth]:
         """Exact per-lane counts in the zone (front bumper within zone_m of the stop line)."""
-        acc: dict[str, list[VehicleState]] = {lid: [] for lid in self.approach.lane_ids}
+        acc: dict[str, list[tuple[float, VehicleState]]] = {lid: [] for lid in self.approach.lane_ids}
+        upstream = self.approach.upstream
         for v in vehicles:
-            if v.lane_id in acc and 0.0 <= v.dist_to_stop_m <= self.zone_m:
-                acc[v.lane_id].append(v)
+            lane, dist = v.lane_id, v.dist_to_stop_m
+            if lane in upstream:  # on the road before a bay: in the zone of the lane it runs on into
+                lane, offset_m = upstream[lane]
+                dist += offset_m
+            if lane in acc and 0.0 <= dist <= self.zone_m:
+                acc[lane].append((dist, v))
         out = {}
-        for lid, vs in acc.items():
-            queued = [v for v in vs if v.speed_mps < QUEUE_SPEED_MPS]
-            queue_m = max((v.dist_to_stop_m + v.length_m for v in queued), default=0.0)
+        for lid, dvs in acc.items():
+            vs = [v for _d, v in dvs]
+            queued = [(d, v) for d, v in dvs if v.speed_mps < QUEUE_SPEED_MPS]
+            queue_m = max((d + v.length_m for d, v in queued), default=0.0)
             out[lid] = LaneTruth(lid, len(vs), len(queued), min(queue_m, self.zone_m))
         return out
 

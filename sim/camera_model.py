@@ -23,13 +23,21 @@ class Approach:
     """The incoming lanes of one junction approach, as ground polylines ending at the stop line.
 
     `lane_shapes[i]` is an (n, 2) array in world metres from upstream to the stop line; lanes are ordered right to
-    left as SUMO numbers them (index 0 = rightmost).
+    left as SUMO numbers them (index 0 = rightmost). A lane that starts a short way before the stop line (a turn
+    bay, a lane split) continues upstream through the lane that runs straight into it: `zone_shapes[i]` is that
+    longer polyline (the lane's own shape where nothing continues it), and `upstream` maps each upstream lane
+    (junction-internal ones included) to (the controlled lane it feeds, its end's distance to the stop line, m).
     """
 
     edge_id: str
     lane_ids: tuple[str, ...]
     lane_shapes: tuple[np.ndarray, ...]
     lane_widths_m: tuple[float, ...]
+    zone_shapes: tuple[np.ndarray, ...] = ()
+    upstream: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def zone_shape(self, i: int) -> np.ndarray:
+        return self.zone_shapes[i] if self.zone_shapes else self.lane_shapes[i]
 
     @property
     def stop_centre(self) -> np.ndarray:

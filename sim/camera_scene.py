@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from sim.errors import ScenarioError
 __all__ = ["RoadScene", "load_road_scene", "offset_polyline"]
 
 DASH_M, GAP_M, LINE_W_M, STOP_W_M = 3.0, 6.0, 0.15, 0.4
+ZONE_REACH_M = 150.0  # how far upstream an approach's lanes are followed (a camera's longest detection zone)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,56 @@ def lane_zone_polygon(shape: np.ndarray, width_m: float, zone_m: float) -> np.nd
     return np.vstack([left, right[::-1]])
 
 
+def _upstream_chain(net: Any, lane: Any, shape: np.ndarray) -> tuple[np.ndarray, list[tuple[str, float]]]:
+    """`lane`'s shape continued upstream, through unsignalised junctions, up to `ZONE_REACH_M` before its end.
+
+    A camera sees the road, not SUMO's edges: a 50 m bay is the end of a longer road on the ground. Each step back
+    takes the predecessor lane that runs on into the current one (of the lanes it feeds here, the one that goes
+    straight on at the signal, else the nearest), so an upstream lane belongs to exactly one controlled lane's zone
+    and its vehicles count where most of them go. Returns (the polyline, [(upstream lane id, its end's distance to the
+    stop line)]), internal lanes included.
+    """
+    pts = [shape]
+    members: list[tuple[str, float]] = []
+    cur, reach = lane, float(lane.getLength())
+    seen = {lane.getID()}
+    while reach < ZONE_REACH_M:
+        start = np.asarray(cur.getShape(), float)[0, :2]
+        best = None
+        for pred in cur.getIncoming():
+            if pred.getID() in seen or pred.getEdge().getFunction() not in ("", "normal"):
+                continue
+            if pred.getEdge().getToNode().getType().startswith("traffic_light"):
+                continue  # another signal's approach: its own camera's
+            end = np.asarray(pred.getShape(), float)[-1, :2]
+            fed = [c.getToLane() for c in pred.getOutgoing() if c.getToLane().getEdge() is cur.getEdge()]
+            # the lane it runs on into: the one going straight on at the signal (through traffic outnumbers the
+            # turns a bay is opened for), then the nearest
+            ahead = min(fed, key=lambda t: (not any(c.getDirection() == "s" for c in t.getOutgoing()),
+                                            float(np.linalg.norm(np.asarray(t.getShape(), float)[0, :2] - end))))
+            if ahead is cur:
+                conn = next(c for c in pred.getOutgoing() if c.getToLane() is cur)
+                best = (pred, conn)
+                break
+        if best is None:
+            break
+        pred, conn = best
+        via = conn.getViaLaneID()
+        if via:
+            via_lane = net.getLane(via)
+            pts.insert(0, np.asarray(via_lane.getShape(), float)[:, :2])
+            members.append((via, reach))
+            reach += float(via_lane.getLength())
+        pts.insert(0, np.asarray(pred.getShape(), float)[:, :2])
+        members.append((pred.getID(), reach))
+        reach += float(pred.getLength())
+        seen.add(pred.getID())
+        cur = pred
+    joined = np.vstack(pts)
+    keep = np.concatenate([[True], np.linalg.norm(np.diff(joined, axis=0), axis=1) > 1e-6])  # no zero-length joints
+    return joined[keep], members
+
+
 def load_road_scene(net_file: str | Path) -> RoadScene:
     """Read a .net.xml into a RoadScene.
 
@@ -141,6 +193,12 @@ def load_road_scene(net_file: str | Path) -> RoadScene:
                 end = _cut(shp, lengths[ln.getID()] - STOP_W_M - 0.2, lengths[ln.getID()] - 0.2)
                 if len(end) >= 2:
                     markings.extend(_strip(end, ln.getWidth() / 2 - 0.05))
+            zone_shapes = []
+            upstream: dict[str, tuple[str, float]] = {}
+            for ln, shp in zip(lanes, shapes, strict=True):
+                chain_shape, members = _upstream_chain(net, ln, shp)
+                zone_shapes.append(chain_shape)
+                upstream.update({lane_id: (ln.getID(), off) for lane_id, off in members})
             approaches.append(
                 (
                     to_node.getID(),
@@ -149,6 +207,8 @@ def load_road_scene(net_file: str | Path) -> RoadScene:
                         lane_ids=tuple(ln.getID() for ln in lanes),
                         lane_shapes=shapes,
                         lane_widths_m=tuple(float(ln.getWidth()) for ln in lanes),
+                        zone_shapes=tuple(zone_shapes),
+                        upstream=upstream,
                     ),
                 )
             )

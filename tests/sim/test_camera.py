@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -136,3 +137,35 @@ def test_sumo_generated_scenario_renders(tmp_path) -> None:
         assert states and all(math.isfinite(v.x_m) for v in states)
         fr = film.camera(rng, "rain").render(states, rng)
     assert fr.image.shape == (360, 640, 3) and len(fr.boxes_xyxy) == len(fr.classes)
+
+
+def test_bay_lane_zone_runs_on_upstream_into_the_road_before_it() -> None:
+    """corridor's arterial lanes at J2 are 50 m bays: a camera sees the road before them, and counts a vehicle there
+    in the zone of the lane it runs on into (the through lane, not the left bay that opens beside it)."""
+    from sim.camera_scene import load_road_scene
+    from sim.compare import resolve_scenario
+    from sim.sumocfg import read_sumocfg
+
+    _, cfg = resolve_scenario("corridor")
+    scene = load_road_scene(read_sumocfg(cfg).net_file)
+    ap = next(a for node, a in scene.approaches if node == "J2" and a.edge_id == "J2_E_bay")
+    assert ap.upstream["J2_E_in_0"] == ("J2_E_bay_0", pytest.approx(58.5, abs=1.0))
+    assert ap.upstream["J2_E_in_1"][0] == "J2_E_bay_1"  # through traffic: not the left bay J2_E_bay_2
+    assert "J2_E_bay_2" not in {lane for lane, _off in ap.upstream.values()}
+    lengths = [float(np.sum(np.linalg.norm(np.diff(ap.zone_shape(i), axis=0), axis=1))) for i in range(3)]
+    assert lengths[0] > 200.0 and lengths[1] > 200.0 and lengths[2] == pytest.approx(50.0, abs=0.5)
+
+    cam = SyntheticCamera(scene, ap, pose_for_approach(ap, np.random.default_rng(0)), random_conditions(
+        np.random.default_rng(0), "day"), zone_m=80.0)
+    # the zone polygon reaches past the bay's start: the lane centre 70 m before the stop line is inside it
+    shape = ap.zone_shape(0)[::-1]  # from the stop line upstream
+    seg = np.linalg.norm(np.diff(shape, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(seg)])
+    point = [np.interp(70.0, along, shape[:, 0]), np.interp(70.0, along, shape[:, 1]), 0.0]
+    uv, _ = cam.camera.project(np.array([point]))
+    poly = cam.lane_polygons["J2_E_bay_0"].astype(np.float32).reshape(-1, 1, 2)
+    assert cv2.pointPolygonTest(poly, (float(uv[0, 0]), float(uv[0, 1])), False) >= 0
+    upstream_car = VehicleState("u", 0.0, 0.0, 0.0, 4.5, 1.8, "car", 0.0, "J2_E_in_0", 10.0)
+    truth = cam.lane_truth([upstream_car])
+    assert truth["J2_E_bay_0"].vehicles == 1 and truth["J2_E_bay_0"].queued == 1
+    assert truth["J2_E_bay_0"].queue_m == pytest.approx(58.5 + 10.0 + 4.5, abs=1.0)
