@@ -7,8 +7,8 @@ arrival, which a coordinated junction then publishes downstream as a platoon mem
 holds what the sensor saw a moment ago for `hold_s`, where physics says it cannot have gone:
 
 - Moving vehicles are tracked along the lane (1-D, distance to the stop line): each is predicted forward at its
-  measured speed (the free speed when unknown) and matched, in order, to the nearest measured vehicle within a
-  tolerance. One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
+  measured speed (the free speed when unknown) and matched greedily to the nearest measured vehicle within a
+  tolerance (half a step's travel plus 4 m). One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
   crossed the stop line (it left) or, at red, reached the back of the queue (it is queued now, and counted there).
 - Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen over
   the last `hold_s` (a queue the sensor sees partly is not a queue that shrank).
@@ -63,19 +63,20 @@ class LaneFilter:
         self.held = 0
         if self.hold_s <= 0:
             return list(lanes)
-        n = len(lanes)
-        matched: list[tuple[list[_Seen], list[int]]] = []  # per lane: (lost vehicles, unmatched measured indices)
+        lost: list[list[_Seen]] = []
+        fresh: list[tuple[int, float]] = []  # (lane, distance) of measured vehicles nothing predicted
         for i, lm in enumerate(lanes):
             if lm is None:
                 self._moving[i] = []
                 self._queued[i] = []
-                matched.append(([], []))
+                lost.append([])
                 continue
-            matched.append(self._match(i, dt, lm))
+            gone, new = self._match(i, dt, lm)
+            lost.append(gone)
+            fresh.extend((i, lm.approaching[k].distance_m) for k in new)
         # a vehicle lost in one lane that appears, new, at the same distance in another changed lanes (or the
-        # sensor put it in the next lane): it is not held twice
-        fresh = [(i, lanes[i].approaching[k].distance_m) for i in range(n) if lanes[i] is not None  # type: ignore[union-attr]
-                 for k in matched[i][1]]
+        # sensor put it in the next lane): it is not held twice. Lanes are not grouped by approach here, so a
+        # coincidence on another approach also cancels a hold: the error is on the side of holding less.
         taken = [False] * len(fresh)
         out: list[LaneMeasurement | None] = []
         for i, lm in enumerate(lanes):
@@ -84,7 +85,7 @@ class LaneFilter:
                 continue
             queued, queue_m = self._hold_queue(i, now_s, lm, served[i])
             kept = []
-            for p in matched[i][0]:
+            for p in lost[i]:
                 moved = False
                 for k, (j, dist) in enumerate(fresh):
                     if j != i and not taken[k] and abs(dist - p.distance_m) <= _TOL_M + 0.5 * self._speed(p) * dt:
