@@ -108,7 +108,6 @@ def _upstream_chain(net: Any, lane: Any, shape: np.ndarray) -> tuple[np.ndarray,
     cur, reach = lane, float(lane.getLength())
     seen = {lane.getID()}
     while reach < ZONE_REACH_M:
-        start = np.asarray(cur.getShape(), float)[0, :2]
         best = None
         for pred in cur.getIncoming():
             if pred.getID() in seen or pred.getEdge().getFunction() not in ("", "normal"):
