@@ -98,8 +98,8 @@ def _upstream_chain(net: Any, lane: Any, shape: np.ndarray) -> tuple[np.ndarray,
     """`lane`'s shape continued upstream, through unsignalised junctions, up to `ZONE_REACH_M` before its end.
 
     A camera sees the road, not SUMO's edges: a 50 m bay is the end of a longer road on the ground. Each step back
-    takes the predecessor lane that runs on into the current one (of the lanes it feeds here, the one that goes
-    straight on at the signal, else the nearest), so an upstream lane belongs to exactly one controlled lane's zone
+    takes the predecessor lane that runs on into the current one (of the lanes it feeds here, one with a straight-on
+    connection ahead, then the nearest), so an upstream lane belongs to exactly one controlled lane's zone
     and its vehicles count where most of them go. Returns (the polyline, [(upstream lane id, its end's distance to the
     stop line)]), internal lanes included.
     """
@@ -116,8 +116,8 @@ def _upstream_chain(net: Any, lane: Any, shape: np.ndarray) -> tuple[np.ndarray,
                 continue  # another signal's approach: its own camera's
             end = np.asarray(pred.getShape(), float)[-1, :2]
             fed = [c.getToLane() for c in pred.getOutgoing() if c.getToLane().getEdge() is cur.getEdge()]
-            # the lane it runs on into: the one going straight on at the signal (through traffic outnumbers the
-            # turns a bay is opened for), then the nearest
+            # the lane it runs on into: one going straight on ahead (through traffic outnumbers the turns a bay is
+            # opened for), then the nearest
             ahead = min(fed, key=lambda t: (not any(c.getDirection() == "s" for c in t.getOutgoing()),
                                             float(np.linalg.norm(np.asarray(t.getShape(), float)[0, :2] - end))))
             if ahead is cur:
