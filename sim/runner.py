@@ -15,6 +15,7 @@ import statistics
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,12 @@ class RunSpec:
     actuation: str = "direct"  # sim.actuation.ACTUATIONS
 
 
-def run_one(spec: RunSpec) -> dict[str, Any]:
-    """Run the simulation and return metrics, queue series and controller statistics (plain JSON types)."""
+def run_one(spec: RunSpec, *, on_step: Callable[[Any, float], None] | None = None) -> dict[str, Any]:
+    """Run the simulation and return metrics, queue series and controller statistics (plain JSON types).
+
+    `on_step(api, now_s)`, when given, is called after every simulation step with the SUMO API, for benchmarks
+    that measure per-step state SUMO's outputs do not give (bench/progression.py). Controllers never see it.
+    """
     wall0 = time.perf_counter()
     cfg = read_sumocfg(spec.sumocfg)
     topo = read_topology(cfg.net_file, range_m=spec.params.detection_range_m)
@@ -88,7 +93,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         loop = None
         try:
             loop = _Loop(api, topo.signals, spec, factory, feeds=topo.feeds)
-            loop.run(end_s)
+            loop.run(end_s, on_step)
         finally:
             if loop is not None:
                 loop.close()
@@ -174,7 +179,7 @@ class _Loop:
                 self.close()  # hand back whatever the junctions set up so far hold
                 raise
 
-    def run(self, end_s: float | None) -> None:
+    def run(self, end_s: float | None, on_step: Callable[[Any, float], None] | None = None) -> None:
         api = self.api
         sim = api.simulation
         t0 = t = sim.getTime()
@@ -199,6 +204,8 @@ class _Loop:
             self.teleports += sim.getStartingTeleportNumber()
             self.collisions += sim.getCollidingVehiclesNumber()
             self.emergency_stops += sim.getEmergencyStoppingVehiclesNumber()
+            if on_step is not None:
+                on_step(api, t)
             if t >= next_sample:
                 self._sample_queues(t)
                 next_sample = t + QUEUE_SAMPLE_S

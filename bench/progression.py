@@ -1,0 +1,224 @@
+"""Progression: how often vehicles that already passed one signal are stopped again at the next ones.
+
+    python -m bench.progression [SCENARIO] [--controllers fixed,adaptive] [--seeds 1,2,3] [--workers N] [--json PATH]
+
+Trip metrics say how much delay a controller leaves; this says where. Every simulated second, each vehicle on a
+signal's approach (the lanes of its detection zone, `detection_range_m` upstream of the stop line) is noted as
+visiting that signal, and as halting there when its speed is at most 0.1 m/s (SUMO's waiting threshold). A trip's
+signals are counted in the order it reaches them:
+
+- first signal: halts per vehicle at the first signal of its trip (random arrivals: some halts are unavoidable);
+- later signals: halts per visit at the second and following signals. A green wave drives this towards 0: the
+  vehicles have been released as a platoon, and the next signal can know when they come;
+- the same per approach of the later signals (the busiest), so a weak junction or direction shows.
+
+Prints each controller's shares and the ratio to the first controller named (fixed by default). It exists because
+issue #3's corridor gap is here: the adaptive controller halves halts at the first signal, while fixed time's green
+wave stops far fewer vehicles at later ones (see the issue note of 2026-11-28).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HaltRecorder", "ProgressionStats", "progression"]
+
+HALT_SPEED_MPS = 0.1
+_SHOWN_APPROACHES = 12
+
+
+@dataclass
+class HaltRecorder:
+    """Per vehicle, the signals it reached (in order) and those it halted at; fed once per simulation step."""
+
+    lane_signal: Mapping[str, tuple[str, str]]  # approach lane (zone segment) -> (signal id, approach edge)
+    visits: dict[str, list[str]] = field(default_factory=dict)
+    halts: dict[str, set[str]] = field(default_factory=dict)
+    approach: dict[tuple[str, str], str] = field(default_factory=dict)  # (vehicle, signal) -> approach edge
+
+    def observe(self, vehicles: Iterable[tuple[str, str, float]]) -> None:
+        """`vehicles`: (vehicle id, lane id, speed m/s) of every vehicle in the network this step."""
+        for vid, lane, speed in vehicles:
+            where = self.lane_signal.get(lane)
+            if where is None:
+                continue
+            signal, edge = where
+            seq = self.visits.setdefault(vid, [])
+            if not seq or seq[-1] != signal:
+                if signal in seq:
+                    continue  # back on an approach it passed (a loop, a U-turn): neither a visit nor its halt
+                seq.append(signal)
+                self.approach[(vid, signal)] = edge
+            if speed <= HALT_SPEED_MPS:
+                self.halts.setdefault(vid, set()).add(signal)
+
+    def on_step(self, api: Any, now_s: float) -> None:
+        veh = api.vehicle
+        self.observe((v, veh.getLaneID(v), veh.getSpeed(v)) for v in veh.getIDList())
+
+
+@dataclass(frozen=True)
+class ProgressionStats:
+    first_visits: int
+    first_halts: int
+    later_visits: int
+    later_halts: int
+    by_approach: dict[str, tuple[int, int]]  # later signals only: "signal/approach edge" -> (visits, halts)
+
+    @property
+    def first_share(self) -> float:
+        return self.first_halts / self.first_visits if self.first_visits else float("nan")
+
+    @property
+    def later_share(self) -> float:
+        return self.later_halts / self.later_visits if self.later_visits else float("nan")
+
+
+def progression(
+    visits: Mapping[str, Sequence[str]],
+    halts: Mapping[str, set[str]],
+    approach: Mapping[tuple[str, str], str] | None = None,
+) -> ProgressionStats:
+    """Halts at the first signal of each trip and at the later ones (see the module docstring)."""
+    first_v = first_h = later_v = later_h = 0
+    by: dict[str, list[int]] = {}
+    for vid, seq in visits.items():
+        stopped = halts.get(vid, set())
+        for k, signal in enumerate(seq):
+            halted = signal in stopped
+            if k == 0:
+                first_v += 1
+                first_h += halted
+                continue
+            later_v += 1
+            later_h += halted
+            edge = approach.get((vid, signal)) if approach else None
+            row = by.setdefault(f"{signal}/{edge}" if edge else signal, [0, 0])
+            row[0] += 1
+            row[1] += halted
+    return ProgressionStats(
+        first_v, first_h, later_v, later_h, {k: (v, h) for k, (v, h) in sorted(by.items())}
+    )
+
+
+def _lane_signal(sumocfg: Path, range_m: float) -> dict[str, tuple[str, str]]:
+    from sim.sumocfg import read_sumocfg
+    from sim.topology import read_topology
+
+    topo = read_topology(read_sumocfg(sumocfg).net_file, range_m=range_m)
+    out: dict[str, tuple[str, str]] = {}
+    for tls_id, info in topo.signals.items():
+        for lane, segments in info.zones.items():
+            for seg in segments:
+                out.setdefault(seg.lane, (tls_id, info.lane_edges[lane]))
+    return out
+
+
+def _run(job: tuple[Path, str, int]) -> tuple[str, int, dict[str, Any], ProgressionStats]:
+    from configs.controller import ControllerParams
+    from sim.runner import RunSpec, run_one
+
+    sumocfg, controller, seed = job
+    params = ControllerParams()
+    recorder = HaltRecorder(_lane_signal(sumocfg, params.detection_range_m))
+    result = run_one(RunSpec(sumocfg, controller, seed, params=params), on_step=recorder.on_step)
+    return controller, seed, result, progression(recorder.visits, recorder.halts, recorder.approach)
+
+
+def _sum(stats: Sequence[ProgressionStats]) -> ProgressionStats:
+    by: dict[str, tuple[int, int]] = {}
+    for s in stats:
+        for key, (v, h) in s.by_approach.items():
+            pv, ph = by.get(key, (0, 0))
+            by[key] = (pv + v, ph + h)
+    return ProgressionStats(
+        sum(s.first_visits for s in stats),
+        sum(s.first_halts for s in stats),
+        sum(s.later_visits for s in stats),
+        sum(s.later_halts for s in stats),
+        dict(sorted(by.items())),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.compare import resolve_scenario
+    from sim.errors import SimError
+
+    ap = argparse.ArgumentParser(prog="python -m bench.progression", description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "scenario", nargs="?", default="corridor", help="built-in name or .sumocfg (default corridor)"
+    )
+    ap.add_argument("--controllers", default="fixed,adaptive", help="the first is the reference for ratios")
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        print(f"error: --seeds: expected comma-separated integers, found {args.seeds!r}", file=sys.stderr)
+        return 2
+    controllers = [c.strip() for c in args.controllers.split(",") if c.strip()]
+    try:
+        _name, sumocfg = resolve_scenario(args.scenario)
+    except SimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    jobs = [(sumocfg, c, s) for c in controllers for s in seeds]
+    with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        runs = list(pool.map(_run, jobs))
+    per: dict[str, list[ProgressionStats]] = {c: [] for c in controllers}
+    stops: dict[str, list[float]] = {c: [] for c in controllers}
+    for controller, _seed, result, stats in runs:
+        per[controller].append(stats)
+        stops[controller].append(result["stops"])
+    total = {c: _sum(v) for c, v in per.items()}
+    ref = controllers[0]
+    print(f"{args.scenario}: halts per signal reached, seeds {args.seeds} (ratios to {ref})")
+    print(
+        f"{'controller':14s} {'stops/veh':>9s} {'first signal':>13s} {'later signals':>14s} {'ratio first':>12s} "
+        f"{'ratio later':>12s}"
+    )
+    for c in controllers:
+        t, r = total[c], total[ref]
+        print(
+            f"{c:14s} {sum(stops[c]) / len(stops[c]):9.2f} {t.first_share:13.3f} {t.later_share:14.3f} "
+            f"{t.first_share / r.first_share:12.2f} {t.later_share / r.later_share:12.2f}"
+        )
+    # the busiest approaches reached from another signal, where progression shows
+    busiest = sorted(total[ref].by_approach, key=lambda k: -total[ref].by_approach[k][0])[:_SHOWN_APPROACHES]
+    if busiest:
+        print("halts per visit at later signals, busiest approaches (visits):")
+        for key in sorted(busiest):
+            cells = []
+            for c in controllers:
+                v, h = total[c].by_approach.get(key, (0, 0))
+                cells.append(f"{c} {h / v:.3f}" if v else f"{c} -")
+            print(f"  {key:28s} ({total[ref].by_approach[key][0]:5d})  " + "  ".join(cells))
+    if args.json:
+        out = {
+            c: {
+                "first_share": total[c].first_share,
+                "later_share": total[c].later_share,
+                "first_visits": total[c].first_visits,
+                "later_visits": total[c].later_visits,
+                "by_approach": total[c].by_approach,
+                "stops": stops[c],
+            }
+            for c in controllers
+        }
+        args.json.write_text(
+            json.dumps({"scenario": args.scenario, "seeds": seeds, "controllers": out}, indent=2)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
