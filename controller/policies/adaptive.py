@@ -23,10 +23,6 @@ Phase sequence rule: phases are served in the program's cyclic order. A phase is
 that it would serve better than the current green does, and the plan may skip a phase that has such vehicles when
 serving the following phase first gives less delay; a skipped phase is still bounded by the max-red rule
 (`max_red_due`, asked for before the guard has to force it), so skipping can delay a movement, never starve it.
-Switch plans know those bounds: a phase with demand must start by its max-red deadline, so a planned green that
-would run past it is cut there and the due phase follows, as the guard would do. Without this a plan priced the
-phase after a full gap-out green it would never get; the guard then cut that green mid-platoon, and the plan had
-not weighed serving the due phase first, between platoons.
 Spillback: links into an exit whose occupancy is at least `spillback_occupancy` with halting vehicles get no
 discharge in the plan, so the plan does not feed a blocked exit and serves other movements instead.
 
@@ -86,7 +82,6 @@ class AdaptiveController:
             [p.clearance_s if model.losing_links(p.index, q) else 0.0 for q in range(n)] for p in model.phases
         ]
         self._demand: tuple[bool, ...] | None = None
-        self._deadlines: list[float | None] = [None] * n  # per phase: latest green start (s from now), max-red
         self.last_plan: dict[str, float] = {}  # cost per candidate of the last full decision, for inspection
         self._published: PublishedPlan | None = None
         self._to_publish: tuple[IntersectionMeasurement, SignalStatus, int, tuple[int, ...]] | None = None
@@ -158,7 +153,6 @@ class AdaptiveController:
         shown = status.phase if status.stage is not Stage.ALL_RED else None
         served = [shown is not None and table.rate[shown][i] > 0 for i in range(len(lanes))]
         lanes = self._lanes = self.filter.update(measurement.now_s, lanes, served)
-        self._deadlines = [None] * self.model.n_phases
         counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
         self.flows.update(measurement.now_s, lanes, served)
         self.tracker.update(status)
@@ -173,7 +167,6 @@ class AdaptiveController:
         due = max_red_due(self.model, cur, g, status.red_wait_s, self._demand)
         if due is not None:
             return due
-        self._deadlines = self._red_deadlines(status)
         at_max = g >= phase.max_green_s - 1.0 + _EPS  # this is the last second the green may run
         rates = table.effective_rates(measurement.outgoing, self.params.spillback_occupancy)
         cands = self._candidates(cur, counts, rates)
@@ -208,21 +201,6 @@ class AdaptiveController:
             if any(counts[i] > 0 for i in self.table.served[k]):
                 return k
         return (cur + 1) % n
-
-    def _red_deadlines(self, status: SignalStatus) -> list[float | None]:
-        """Per phase with demand, the latest start of its green (s from now) that keeps it within max red.
-
-        One step before the guard's own limit, as `max_red_due` asks for it. Plans that respect these choose when a
-        long-waiting phase is served (between platoons, say) instead of having the guard force it mid-platoon.
-        """
-        demand = self._demand
-        out: list[float | None] = []
-        for k, wait in enumerate(status.red_wait_s):
-            if k == status.phase or (demand is not None and not demand[k]):
-                out.append(None)
-            else:
-                out.append(self.model.max_red_s - wait - 1.0)
-        return out
 
     def demand(self, measurement: IntersectionMeasurement) -> Sequence[bool] | None:
         return self._demand
@@ -304,22 +282,12 @@ class AdaptiveController:
         windows: list[tuple[int, float, float]] = []
         t = self._clear[cur][first] if first_at_s is None else first_at_s
         p = first
-        # phases that must start by a max-red deadline, until the plan has served them
-        pending = {k: dl for k, dl in enumerate(self._deadlines) if dl is not None and k != first}
         while len(windows) < 3 * n:
             end = t + sim.clearing_s(p, t)
-            urgent = -1
-            if pending:
-                # end this green in time for the most pressing deadline (never before its minimum)
-                k, latest = min(((k, dl - self._clear[p][k]) for k, dl in pending.items()), key=lambda x: x[1])
-                if latest < end:
-                    end = max(t + phases[p].min_green_s, latest)
-                    urgent = k
             sim.serve(p, t, end)
             windows.append((p, t, end))
-            pending.pop(p, None)
-            nxt = urgent
-            for step in range(1, n if nxt < 0 else 1):
+            nxt = -1
+            for step in range(1, n):
                 q = (p + step) % n
                 if sim.waiting(q, end + self._clear[p][q] + phases[q].min_green_s):
                     nxt = q

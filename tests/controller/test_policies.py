@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from configs.controller import ControllerParams
-from controller.guard import SignalStatus, Stage
 from controller.measurement import OutgoingMeasurement
 from controller.policies.adaptive import AdaptiveController
 from controller.policies.lanes import DemandTracker, FlowEstimator, LaneTable
@@ -102,37 +101,6 @@ def test_adaptive_extends_for_an_arriving_platoon():
     # with nobody coming on the green, the lone waiting vehicle gets served
     alone = measure(model, 11.0, {"e_in_0": lane("e_in_0", queued=1)})
     assert AdaptiveController(model, PARAMS).decide(alone, guard.status) == EW_THROUGH
-
-
-def test_adaptive_plans_a_phase_near_its_max_red_in_time_as_the_guard_will():
-    """The schedule the controller weighs (and publishes downstream) starts a long-waiting phase by its max-red
-    deadline, cutting the green before it, as the guard would: not after that green gaps out."""
-    model = make_model()
-    deadline_s = 25.0  # NS-left's green must start within this (its max red)
-    status = SignalStatus(
-        now_s=100.0,
-        phase=NS_THROUGH,
-        target=NS_THROUGH,
-        stage=Stage.GREEN,
-        stage_elapsed_s=20.0,
-        green_elapsed_s=20.0,
-        red_wait_s=(model.max_red_s - deadline_s, 0.0, 20.0, 20.0),
-    )
-    stream = [(12.0 + 26.0 * k, 13.0) for k in range(6)]  # a vehicle every 2 s for the next 12 s
-    lanes = {
-        "n_in_1": lane("n_in_1", queued=1),  # one NS left-turner, waiting for ~95 s
-        "e_in_0": lane("e_in_0", queued=6, approaching=stream),
-        "w_in_0": lane("w_in_0", queued=6, approaching=stream),
-    }
-    ctrl = AdaptiveController(model, PARAMS)
-    decision = ctrl.decide(measure(model, 101.0, lanes), status)
-    plan = ctrl.published
-    assert plan is not None
-    # EW through first would run ~20 s from t+6 (queues of 6, then the stream), past the deadline
-    (left_departure,) = plan.departures_s["n_in_1"]
-    assert left_departure <= 101.0 + deadline_s + PARAMS.startup_lost_s + 1.0
-    # and once that green is known to be cut for the left-turner, serving the left-turner first costs less
-    assert decision == NS_LEFT
 
 
 def test_adaptive_does_not_feed_a_blocked_exit():
