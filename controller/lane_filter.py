@@ -8,8 +8,9 @@ holds what the sensor saw a moment ago for `hold_s`, where physics says it canno
 
 - Moving vehicles are tracked along the lane (1-D, distance to the stop line): each is predicted forward at its
   measured speed (the free speed when unknown) and matched greedily to the nearest measured vehicle within a
-  tolerance (half a step's travel plus 4 m). One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
-  crossed the stop line (it left) or, at red, reached the back of the queue (it is queued now, and counted there).
+  tolerance (half a step's travel plus 4 m). One the sensor lost is kept at its predicted distance for up to
+  `hold_s`, unless it would have crossed the stop line (it left) or, at red, reached the back of the queue (it is
+  queued now, and counted there).
 - Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen over
   the last `hold_s` (a queue the sensor sees partly is not a queue that shrank).
 
