@@ -15,6 +15,18 @@ signals are counted in the order it reaches them:
 Prints each controller's shares and the ratio to the first controller named (fixed by default). It exists because
 issue #3's corridor gap is here: the adaptive controller halves halts at the first signal, while fixed time's green
 wave stops far fewer vehicles at later ones (see the issue note of 2026-11-28).
+
+The same runs also say how each signal spent its time (green use, a classic timing measure), per second:
+
+- clearance: no movement has green (yellow, all-red);
+- green used: a lane with green had a vehicle cross its stop line within the last `IDLE_GAP_S`, or the green began
+  less than that ago (start-up);
+- green idle, others queued: no crossing for `IDLE_GAP_S` on any green lane while a vehicle halts on a red one. This
+  is the time a controller could have given away; a green held for an arriving platoon counts here too;
+- green idle: the same with nobody waiting elsewhere (harmless).
+
+A controller that leaves little idle-with-queue time uses its greens well, so what delay it leaves comes from when
+vehicles arrive (progression) and from the clearances, not from greens held too long.
 """
 
 from __future__ import annotations
@@ -28,9 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HaltRecorder", "ProgressionStats", "progression"]
+__all__ = ["GREEN_USE", "GreenUseRecorder", "HaltRecorder", "ProgressionStats", "progression"]
 
 HALT_SPEED_MPS = 0.1
+IDLE_GAP_S = 3.0  # an actuated controller's usual passage gap: a green this long without a crossing is idle
+GREEN_USE = ("clearance", "green used", "green idle, others queued", "green idle")
 _SHOWN_APPROACHES = 12
 
 
@@ -62,6 +76,77 @@ class HaltRecorder:
     def on_step(self, api: Any, now_s: float) -> None:
         veh = api.vehicle
         self.observe((v, veh.getLaneID(v), veh.getSpeed(v)) for v in veh.getIDList())
+
+
+@dataclass
+class _SignalUse:
+    links: tuple[str, ...]  # per link index, its incoming lane
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(GREEN_USE, 0.0))
+    green: frozenset[str] = frozenset()  # lanes with green now
+    green_since_s: float = float("-inf")
+    crossed_s: float = float("-inf")  # last crossing on a lane with green
+
+
+@dataclass
+class GreenUseRecorder:
+    """Per signal, how each second was spent (see the module docstring); fed once per simulation step.
+
+    `links`: signal -> the incoming lane of each link index ('' for an unused index); read from the running
+    simulation at the first `on_step` when not given.
+    """
+
+    links: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    signals: dict[str, _SignalUse] = field(init=False)
+    _on_lane: dict[str, set[str]] = field(default_factory=dict)  # incoming lane -> vehicles on it last step
+
+    def __post_init__(self) -> None:
+        self.signals = {tls: _SignalUse(tuple(lanes)) for tls, lanes in self.links.items()}
+
+    def observe(
+        self, signal: str, now_s: float, state: str, crossed: set[str], halting: set[str], step_s: float = 1.0
+    ) -> None:
+        """`state`: the signal string shown; `crossed`: incoming lanes a vehicle left into the junction this step;
+        `halting`: incoming lanes with a halted vehicle."""
+        use = self.signals[signal]
+        if len(state) != len(use.links):
+            raise ValueError(f"green use: {signal} expected a {len(use.links)}-link state, found {state!r}")
+        green = frozenset(lane for lane, c in zip(use.links, state, strict=True) if lane and c in "Gg")
+        if green != use.green:
+            use.green, use.green_since_s = green, now_s
+        if green & crossed:
+            use.crossed_s = now_s
+        if not green:
+            kind = "clearance"
+        elif now_s - use.green_since_s < IDLE_GAP_S or now_s - use.crossed_s < IDLE_GAP_S:
+            kind = "green used"
+        elif any(lane not in green for lane in halting):
+            kind = "green idle, others queued"
+        else:
+            kind = "green idle"
+        use.seconds[kind] += step_s
+
+    def on_step(self, api: Any, now_s: float) -> None:
+        tls, lane_api, veh = api.trafficlight, api.lane, api.vehicle
+        if not self.signals:
+            self.signals = {
+                sig: _SignalUse(tuple(link[0][0] if link else "" for link in tls.getControlledLinks(sig)))
+                for sig in tls.getIDList()
+            }
+        live = set(veh.getIDList())
+        for signal, use in self.signals.items():
+            crossed: set[str] = set()
+            halting: set[str] = set()
+            for lane in set(use.links) - {""}:
+                now_on = set(lane_api.getLastStepVehicleIDs(lane))
+                gone = self._on_lane.get(lane, set()) - now_on
+                # on into the junction or past it: not a lane change, nor a vehicle that left the network
+                edge = lane.rsplit("_", 1)[0]
+                if any(v in live and veh.getLaneID(v).rsplit("_", 1)[0] != edge for v in gone):
+                    crossed.add(lane)
+                self._on_lane[lane] = now_on
+                if lane_api.getLastStepHaltingNumber(lane):
+                    halting.add(lane)
+            self.observe(signal, now_s, tls.getRedYellowGreenState(signal), crossed, halting)
 
 
 @dataclass(frozen=True)
@@ -121,15 +206,24 @@ def _lane_signal(sumocfg: Path, range_m: float) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _run(job: tuple[Path, str, int]) -> tuple[str, int, dict[str, Any], ProgressionStats]:
+def _run(
+    job: tuple[Path, str, int],
+) -> tuple[str, int, dict[str, Any], ProgressionStats, dict[str, dict[str, float]]]:
     from configs.controller import ControllerParams
     from sim.runner import RunSpec, run_one
 
     sumocfg, controller, seed = job
     params = ControllerParams()
     recorder = HaltRecorder(_lane_signal(sumocfg, params.detection_range_m))
-    result = run_one(RunSpec(sumocfg, controller, seed, params=params), on_step=recorder.on_step)
-    return controller, seed, result, progression(recorder.visits, recorder.halts, recorder.approach)
+    use = GreenUseRecorder()
+
+    def on_step(api: Any, now_s: float) -> None:
+        recorder.on_step(api, now_s)
+        use.on_step(api, now_s)
+
+    result = run_one(RunSpec(sumocfg, controller, seed, params=params), on_step=on_step)
+    seconds = {sig: dict(u.seconds) for sig, u in use.signals.items()}
+    return controller, seed, result, progression(recorder.visits, recorder.halts, recorder.approach), seconds
 
 
 def _sum(stats: Sequence[ProgressionStats]) -> ProgressionStats:
@@ -176,9 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         runs = list(pool.map(_run, jobs))
     per: dict[str, list[ProgressionStats]] = {c: [] for c in controllers}
     stops: dict[str, list[float]] = {c: [] for c in controllers}
-    for controller, _seed, result, stats in runs:
+    use: dict[str, dict[str, dict[str, float]]] = {c: {} for c in controllers}  # summed over seeds
+    for controller, _seed, result, stats, seconds in runs:
         per[controller].append(stats)
         stops[controller].append(result["stops"])
+        for sig, kinds in seconds.items():
+            acc = use[controller].setdefault(sig, dict.fromkeys(GREEN_USE, 0.0))
+            for kind, sec in kinds.items():
+                acc[kind] += sec
     total = {c: _sum(v) for c, v in per.items()}
     ref = controllers[0]
     print(f"{args.scenario}: halts per signal reached, seeds {args.seeds} (ratios to {ref})")
@@ -202,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:
                 v, h = total[c].by_approach.get(key, (0, 0))
                 cells.append(f"{c} {h / v:.3f}" if v else f"{c} -")
             print(f"  {key:28s} ({total[ref].by_approach[key][0]:5d})  " + "  ".join(cells))
+    print(f"green use per signal, share of the simulated time ({', '.join(GREEN_USE)}):")
+    for sig in sorted(use[ref]):
+        cells = []
+        for c in controllers:
+            kinds = use[c].get(sig)
+            total_s = sum(kinds.values()) if kinds else 0.0
+            cells.append(f"{c} " + " / ".join(f"{kinds[k] / total_s:.3f}" for k in GREEN_USE) if total_s else f"{c} -")
+        print(f"  {sig:10s} " + "   ".join(cells))
     if args.json:
         out = {
             c: {
@@ -211,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 "later_visits": total[c].later_visits,
                 "by_approach": total[c].by_approach,
                 "stops": stops[c],
+                "green_use_s": use[c],
             }
             for c in controllers
         }
