@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,7 +164,7 @@ def _frames_from(scn: GeneratedScenario, seed: int, n_frames: int, rng: np.rando
             film.step(int(rng.integers(2, 7)))
             assert film.reader is not None
             states = film.reader.read()
-            for rig in rng.choice(len(rigs), size=min(2, len(rigs)), replace=False):
+            for rig in rng.choice(len(rigs), size=min(2, len(rigs), n_frames - made), replace=False):
                 yield rigs[int(rig)].render(states, rng)
                 made += 1
 
@@ -172,10 +173,20 @@ def render_yolo_dataset(out_dir: str | Path, *, n_train: int, n_val: int, seed: 
                         per_scenario: int = 60, log: Any = None) -> Path:
     """Render a YOLO-format dataset from freshly generated scenarios; returns the data.yaml path.
 
-    Train and val come from different scenario seeds. Images are 640x360 JPEGs.
+    Train and val come from different scenario seeds. Images are 640x360 JPEGs. The generated SUMO scenarios are
+    temporary: the folder holds only what training reads (images, labels, data.yaml), so it can travel as it is.
     """
     out = Path(out_dir)
-    work = out / "scenarios"
+    with tempfile.TemporaryDirectory(prefix="greenwave-dataset-") as tmp:
+        _render_splits(out, Path(tmp), n_train=n_train, n_val=n_val, seed=seed, per_scenario=per_scenario, log=log)
+    data = out / "data.yaml"
+    names = "\n".join(f"  {i}: {c}" for i, c in enumerate(CLASSES))
+    data.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n", encoding="utf-8")
+    return data
+
+
+def _render_splits(out: Path, work: Path, *, n_train: int, n_val: int, seed: int, per_scenario: int,
+                   log: Any) -> None:
     rng = np.random.default_rng(seed)
     for split, n, base in (("train", n_train, seed * 1000), ("val", n_val, seed * 1000 + 500)):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
@@ -199,7 +210,3 @@ def render_yolo_dataset(out_dir: str | Path, *, n_train: int, n_val: int, seed: 
                 count += 1
             if log:
                 log(f"{split}: {count}/{n} images ({kind} seed {scn_seed})")
-    data = out / "data.yaml"
-    names = "\n".join(f"  {i}: {c}" for i, c in enumerate(CLASSES))
-    data.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n", encoding="utf-8")
-    return data
