@@ -38,6 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--model", default="yolov8n.yaml", help="Ultralytics model yaml (trained from scratch)")
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--init", metavar="WEIGHTS", help="continue training from these .pt weights (fine-tune)")
+    t.add_argument("--render-only", action="store_true",
+                   help="render the dataset into DIR/dataset and stop (to train elsewhere, e.g. on a GPU box)")
+    t.add_argument("--dataset", metavar="DATASET_DIR",
+                   help="train on this already rendered dataset (a folder with data.yaml) instead of rendering one")
+    t.add_argument("--device", default="cpu", help="'cpu', or a GPU index such as '0'")
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--workers", type=int, default=0, help="dataloader processes (0: none)")
     t.set_defaults(func=_train)
 
     q = sub.add_parser("quantize", help="write an int8 copy of an ONNX detector (about 2x faster on a CPU)")
@@ -63,14 +70,19 @@ def _log(msg: str) -> None:
 
 def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_out: Path | None,
                  epochs: int, imgsz: int, model_yaml: str, time_h: float | None,
-                 init_weights: str | None = None) -> Path:
-    """Render the dataset, train, export; returns the ONNX path."""
-    from sim.dataset import render_yolo_dataset
-    from vision.training import TrainSettings, export_onnx, train_detector
+                 init_weights: str | None = None, dataset: Path | None = None, device: str = "cpu",
+                 batch: int = 16, workers: int = 0) -> Path:
+    """Render the dataset (or use `dataset`), train, export; returns the ONNX path."""
+    from vision.training import TrainSettings, export_onnx, train_detector, use_dataset
 
     settings = TrainSettings(model_yaml=model_yaml, imgsz=imgsz, epochs=epochs, time_h=time_h, seed=seed,
-                             init_weights=init_weights)
-    data = render_yolo_dataset(out_dir / "dataset", n_train=n_train, n_val=n_val, seed=seed, log=_log)
+                             init_weights=init_weights, device=device, batch=batch, workers=workers)
+    if dataset is None:
+        from sim.dataset import render_yolo_dataset
+
+        data = render_yolo_dataset(out_dir / "dataset", n_train=n_train, n_val=n_val, seed=seed, log=_log)
+    else:
+        data = use_dataset(dataset, out_dir)
     _log(f"dataset ready: {data}")
     weights = train_detector(data, out_dir, settings)
     _log(f"trained: {weights}")
@@ -78,7 +90,8 @@ def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_ou
     _log(f"exported: {onnx_path}")
     from vision.quantize import calibration_frames, quantize_detector
 
-    int8 = quantize_detector(onnx_path, int8_path(onnx_path), calibration_frames(data.parent / "images" / "val"))
+    root = dataset if dataset is not None else data.parent
+    int8 = quantize_detector(onnx_path, int8_path(onnx_path), calibration_frames(root / "images" / "val"))
     _log(f"quantized: {int8}")
     return onnx_path
 
@@ -103,9 +116,23 @@ def _quantize(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.render_only and args.dataset:
+        from vision.errors import VisionError
+
+        raise VisionError("train: --render-only and --dataset: expected one of them, found both")
+    if args.render_only:
+        from sim.dataset import render_yolo_dataset
+
+        data = render_yolo_dataset(Path(args.out) / "dataset", n_train=args.images, n_val=args.val_images,
+                                   seed=args.seed, log=_log)
+        size_mb = sum(f.stat().st_size for f in data.parent.rglob("*") if f.is_file()) / 1e6
+        print(f"rendered {data} ({size_mb:.1f} MB); train on it with: greenwave train --dataset {data.parent}")
+        return 0
     run_training(Path(args.out), n_train=args.images, n_val=args.val_images, seed=args.seed,
                  model_out=Path(args.model_out) if args.model_out else None, epochs=args.epochs,
-                 imgsz=args.imgsz, model_yaml=args.model, time_h=args.time_h, init_weights=args.init)
+                 imgsz=args.imgsz, model_yaml=args.model, time_h=args.time_h, init_weights=args.init,
+                 dataset=Path(args.dataset) if args.dataset else None, device=args.device, batch=args.batch,
+                 workers=args.workers)
     return 0
 
 

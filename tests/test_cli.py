@@ -21,6 +21,8 @@ COLOGNE = Path(__file__).resolve().parents[2] / "shared" / "scenarios" / "resco"
         (["sim", "compare", "single", "--begin", "100", "--end", "50"], "--end: expected a time after --begin"),
         (["sim", "compare", "single", "--params", "/nonexistent/p.yaml"], "p.yaml: expected a YAML config file"),
         (["config", "check", "/nonexistent/c.yaml"], "c.yaml: expected a YAML config file"),
+        (["train", "--render-only", "--dataset", "ds"], "--render-only and --dataset: expected one of them, found both"),
+        (["train", "--dataset", "/nonexistent/ds"], "expected a rendered dataset in /nonexistent/ds"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):

@@ -14,7 +14,7 @@ from typing import Any
 
 from vision.errors import VisionError
 
-__all__ = ["TrainSettings", "export_onnx", "fix_onnx_input_hw", "train_detector"]
+__all__ = ["TrainSettings", "export_onnx", "fix_onnx_input_hw", "train_detector", "use_dataset"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,8 @@ class TrainSettings:
     export_hw: tuple[int, int] = (256, 448)  # ONNX input (H, W): 640x360 frames letterbox to 448x252 + pad
     seed: int = 0
     init_weights: str | None = None  # continue from these .pt weights instead of training from scratch
-    workers: int = 0
-    device: str = "cpu"
+    workers: int = 0  # dataloader processes (0: in the main process; a GPU box with many cores: 8)
+    device: str = "cpu"  # or "0": the first GPU
 
 
 def _offline_env(config_dir: Path) -> None:
@@ -46,7 +46,61 @@ def _import_yolo(config_dir: Path) -> Any:
         raise VisionError(
             "training: expected the optional 'train' extra (pip install -e '.[train]'), found ultralytics missing"
         ) from exc
+    _read_results_without_polars()
     return YOLO
+
+
+def _read_results_without_polars() -> None:
+    """Where polars is missing, let Ultralytics' trainer read its results.csv with the csv module instead.
+
+    Ultralytics reads that CSV with polars only to store it in each checkpoint; polars' runtime is a 54 MB wheel,
+    more than a GPU box's carried wheels can spare beside a dataset (vision/models/MODEL_CARD.md, retraining). The
+    columns come back as lists of floats, as polars' `to_dict(as_series=False)` gives them.
+    """
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        from ultralytics.engine.trainer import BaseTrainer
+
+        BaseTrainer.read_results_csv = _results_csv  # type: ignore[method-assign]
+
+
+def _results_csv(trainer: Any) -> dict[str, list[float]]:
+    import csv
+
+    try:
+        with open(trainer.csv, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, skipinitialspace=True))
+    except OSError:
+        return {}
+    return {key.strip(): [float(r[key]) for r in rows] for key in (rows[0] if rows else {})}
+
+
+def use_dataset(dataset_dir: str | Path, out_dir: str | Path) -> Path:
+    """A data.yaml in `out_dir` for a dataset rendered elsewhere (`greenwave train --render-only`), then moved.
+
+    The rendered data.yaml names the folder it was written in, which is gone once the dataset travels (to a GPU
+    box, say); the dataset itself is only read.
+    """
+    root = Path(dataset_dir).resolve()
+    counts = {}
+    for split in ("train", "val"):
+        images = root / "images" / split
+        counts[split] = sum(1 for _ in images.glob("*.jpg")) if images.is_dir() else 0
+        if not counts[split] or not (root / "labels" / split).is_dir():
+            raise VisionError(
+                f"training: expected a rendered dataset in {root} (images/{split}/*.jpg and labels/{split}/),"
+                f" found {counts[split]} images"
+            )
+    rendered = root / "data.yaml"
+    if not rendered.is_file():
+        raise VisionError(f"training: expected {rendered} (written by `greenwave train --render-only`), found none")
+    lines = [ln for ln in rendered.read_text(encoding="utf-8").splitlines() if not ln.startswith("path:")]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "data.yaml"
+    data.write_text("\n".join([f"path: {root}", *lines]) + "\n", encoding="utf-8")
+    return data
 
 
 def train_detector(data_yaml: str | Path, out_dir: str | Path, settings: TrainSettings) -> Path:
