@@ -54,7 +54,7 @@ def test_results_are_read_like_polars_would_without_it(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_render_elsewhere_then_train_without_polars_exports_a_model_the_runtime_loads(tmp_path, monkeypatch):
+def test_render_elsewhere_then_fine_tune_without_polars_exports_a_model_the_runtime_loads(tmp_path, monkeypatch):
     """Needs the `train` extra (ultralytics, torch): skipped where it is not installed, as in CI."""
     pytest.importorskip("ultralytics")
     from greenwave.cli import main
@@ -64,8 +64,9 @@ def test_render_elsewhere_then_train_without_polars_exports_a_model_the_runtime_
                  "--seed", "3"]) == 0
     shutil.move(tmp_path / "here" / "dataset", tmp_path / "carried")
     monkeypatch.setitem(sys.modules, "polars", None)  # `import polars` raises, as on a box without it
+    shipped = Path(__file__).resolve().parents[2] / "vision" / "models" / "greenwave-vehicles-v8n.pt"
     assert main(["train", "--out", str(tmp_path / "box"), "--dataset", str(tmp_path / "carried"), "--epochs", "1",
-                 "--imgsz", "64", "--batch", "4"]) == 0
+                 "--imgsz", "64", "--batch", "4", "--init", str(shipped)]) == 0
     for name in ("model.onnx", "model.int8.onnx"):
         cfg = default_detector_config().model_copy(update={"model": tmp_path / "box" / name})
         assert OnnxDetector(cfg).input_hw == (256, 448)
