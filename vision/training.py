@@ -71,9 +71,9 @@ def _results_csv(trainer: Any) -> dict[str, list[float]]:
     try:
         with open(trainer.csv, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f, skipinitialspace=True))
-    except OSError:
+        return {key.strip(): [float(r[key]) for r in rows] for key in (rows[0] if rows else {})}
+    except (OSError, ValueError, TypeError):  # missing, or a row cut short: like Ultralytics, store nothing
         return {}
-    return {key.strip(): [float(r[key]) for r in rows] for key in (rows[0] if rows else {})}
 
 
 def use_dataset(dataset_dir: str | Path, out_dir: str | Path) -> Path:
@@ -83,14 +83,13 @@ def use_dataset(dataset_dir: str | Path, out_dir: str | Path) -> Path:
     box, say); the dataset itself is only read.
     """
     root = Path(dataset_dir).resolve()
-    counts = {}
     for split in ("train", "val"):
         images = root / "images" / split
-        counts[split] = sum(1 for _ in images.glob("*.jpg")) if images.is_dir() else 0
-        if not counts[split] or not (root / "labels" / split).is_dir():
+        n = sum(1 for _ in images.glob("*.jpg")) if images.is_dir() else 0
+        if not n or not (root / "labels" / split).is_dir():
             raise VisionError(
                 f"training: expected a rendered dataset in {root} (images/{split}/*.jpg and labels/{split}/),"
-                f" found {counts[split]} images"
+                f" found {n} images"
             )
     rendered = root / "data.yaml"
     if not rendered.is_file():

@@ -49,6 +49,8 @@ def test_results_are_read_like_polars_would_without_it(tmp_path: Path):
 
     Trainer.csv.write_text("epoch, train/box_loss, lr/pg0\n1, 2.5, 0.01\n2, 2.25, 0.009\n")
     assert _results_csv(Trainer()) == {"epoch": [1.0, 2.0], "train/box_loss": [2.5, 2.25], "lr/pg0": [0.01, 0.009]}
+    Trainer.csv.write_text("epoch, train/box_loss\n1, 2.5\n2\n")  # a row cut short (a run killed mid-write)
+    assert _results_csv(Trainer()) == {}
     Trainer.csv = tmp_path / "missing.csv"
     assert _results_csv(Trainer()) == {}
 
