@@ -81,6 +81,10 @@ class HaltRecorder:
 @dataclass
 class _SignalUse:
     links: tuple[str, ...]  # per link index, its incoming lane
+    lanes: frozenset[str] = field(init=False)  # the incoming lanes, once each
+
+    def __post_init__(self) -> None:
+        self.lanes = frozenset(self.links) - {""}
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(GREEN_USE, 0.0))
     green: frozenset[str] = frozenset()  # lanes with green now
     green_since_s: float = float("-inf")
@@ -136,7 +140,7 @@ class GreenUseRecorder:
         for signal, use in self.signals.items():
             crossed: set[str] = set()
             halting: set[str] = set()
-            for lane in set(use.links) - {""}:
+            for lane in use.lanes:
                 now_on = set(lane_api.getLastStepVehicleIDs(lane))
                 gone = self._on_lane.get(lane, set()) - now_on
                 # on into the junction or past it: not a lane change, nor a vehicle that left the network
