@@ -2,11 +2,13 @@
 
 Works with the shipped model and with a user's own export (e.g. a COCO YOLO11n: set class_map to
 {2: car, 3: motorcycle, 5: bus, 7: truck}). Both output layouts are decoded (see vision/decode.py). A model with a
-fixed batch of 1 is run once per frame; a dynamic-batch model once per batch. No torch here.
+fixed batch is run over chunks of that size; a dynamic-batch model once per batch. Half-precision (half=True)
+exports get float16 input. No torch here.
 """
 
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Sequence
 from importlib.resources import files
@@ -16,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from configs.vision import DetectorConfig
-from vision.decode import decode_batch, output_layout
+from vision.decode import check_class_map, decode_batch, output_layout
 from vision.detections import Detections
 from vision.errors import ModelError, VisionError
 from vision.preprocess import Letterbox, letterbox_batch
@@ -92,29 +94,56 @@ class OnnxDetector:
         inp = self.session.get_inputs()[0]
         if len(inp.shape) != 4:
             raise ModelError(f"detector model {path}: expected a [B, 3, H, W] input, found {inp.shape}")
+        self.path = path
         self.input_name = inp.name
-        self.output_name = self.session.get_outputs()[0].name
+        self.input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32  # a half=True export
+        out = self.session.get_outputs()[0]
+        self.output_name = out.name
         b, _, h, w = inp.shape
         self.input_hw = (
             (h, w) if isinstance(h, int) and isinstance(w, int) else (config.input_size, config.input_size)
         )
-        self.max_batch = b if isinstance(b, int) else None  # None: any batch size
-        self.layout = output_layout(tuple(self.session.get_outputs()[0].shape))
+        self.max_batch = b if isinstance(b, int) and b > 0 else None  # None: any batch size
+        self.layout = output_layout(tuple(out.shape))  # None: judged from the first output
+        n_classes = _declared_classes(self.session, out.shape, self.layout)
+        if n_classes is not None:
+            check_class_map(config.class_map, n_classes)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        """Bare session.run over a preprocessed batch (looping when the model's batch is fixed)."""
-        if self.max_batch is None or self.max_batch == len(batch):
-            return self.session.run([self.output_name], {self.input_name: batch})[0]
-        if self.max_batch != 1:
-            raise ModelError(f"detector model: expected batch 1 or dynamic, found fixed batch {self.max_batch}")
-        return np.concatenate(
-            [self.session.run([self.output_name], {self.input_name: batch[i : i + 1]})[0] for i in range(len(batch))]
-        )
+        """Bare session.run over a preprocessed batch, in chunks of the model's batch when that is fixed.
+
+        A fixed-batch model gets its frames in chunks of that size, the last one padded with copies and trimmed.
+
+        Raises:
+            ModelError: onnxruntime failed (one line: its message's first line).
+        """
+        batch = batch.astype(self.input_dtype, copy=False)
+        fixed = self.max_batch
+        if fixed is None or fixed == len(batch):
+            return self._run(batch)
+        outs = []
+        for i in range(0, len(batch), fixed):
+            chunk = batch[i : i + fixed]
+            n = len(chunk)
+            if n < fixed:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], fixed - n, axis=0)])
+            outs.append(self._run(chunk)[:n])
+        return np.concatenate(outs)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            out = self.session.run([self.output_name], {self.input_name: batch})[0]
+        except Exception as exc:  # onnxruntime's own error types, with multi-line messages
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"detector model {self.path}: expected inference to run, found {first}") from exc
+        return out.astype(np.float32, copy=False)
 
     def forward(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, list[Letterbox]]:
         """Letterbox + session.run: the raw model output and how each frame was fitted."""
         batch, boxes = letterbox_batch(list(frames), self.input_hw)
         out = self.infer(batch)
+        if self.layout is None:
+            self.layout = output_layout(out.shape)
         if self.layout == "e2e" and out.shape[-1] != 6:
             raise ModelError(f"detector output: expected [B, K, 6], found {list(out.shape)}")
         return out, boxes
@@ -136,3 +165,15 @@ class OnnxDetector:
         if not frames:
             return []
         return self.decode(*self.forward(frames))
+
+
+def _declared_classes(session: object, shape: Sequence[object], layout: str | None) -> int | None:
+    """The model's class count where it says so: a static raw head's 4 + nc rows, else Ultralytics' `names` metadata."""
+    if layout == "raw" and isinstance(shape[1], int):
+        return shape[1] - 4
+    try:
+        names = session.get_modelmeta().custom_metadata_map.get("names")  # type: ignore[attr-defined]
+        parsed = ast.literal_eval(names) if names else None
+    except (ValueError, SyntaxError):
+        return None
+    return len(parsed) if isinstance(parsed, dict | list) and parsed else None

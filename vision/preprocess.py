@@ -28,10 +28,9 @@ class Letterbox:
     def to_frame(self, xyxy: np.ndarray) -> np.ndarray:
         """Model-input pixel boxes -> frame pixel boxes, clipped to the frame."""
         out = np.empty_like(xyxy, dtype=np.float32)
-        out[:, [0, 2]] = (xyxy[:, [0, 2]] - self.pad_x) / self.scale
-        out[:, [1, 3]] = (xyxy[:, [1, 3]] - self.pad_y) / self.scale
-        np.clip(out[:, [0, 2]], 0, self.frame_w, out=out[:, [0, 2]])
-        np.clip(out[:, [1, 3]], 0, self.frame_h, out=out[:, [1, 3]])
+        # (fancy indexing returns a copy, so the clip is assigned back rather than done in place)
+        out[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - self.pad_x) / self.scale, 0, self.frame_w)
+        out[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - self.pad_y) / self.scale, 0, self.frame_h)
         return out
 
 

@@ -35,9 +35,15 @@ def test_letterbox_non_square_input_has_small_symmetric_pad() -> None:
 
 @pytest.mark.parametrize(
     ("shape", "layout"),
-    [((1, 8, 2100), "raw"), (("batch", 84, "n"), "raw"), ((1, 300, 6), "e2e"), (("b", 300, 6), "e2e")],
+    [
+        ((1, 8, 2100), "raw"),
+        ((1, 300, 6), "e2e"),
+        (("b", 300, 6), "e2e"),
+        (("batch", 84, "n"), None),  # judged from the first real output
+        (("batch", "Sliceoutput0_dim_1", "Sliceoutput0_dim_2"), None),  # Ultralytics nms=True, dynamic=True
+    ],
 )
-def test_output_layout(shape: tuple, layout: str) -> None:
+def test_output_layout(shape: tuple, layout: str | None) -> None:
     assert output_layout(shape) == layout
 
 
@@ -105,3 +111,71 @@ def test_onnx_detector_e2e_layout_with_coco_map(tmp_path) -> None:
 def test_missing_model_is_one_line_error(tmp_path) -> None:
     with pytest.raises(ModelError, match="expected an ONNX file at"):
         OnnxDetector(DetectorConfig(model=tmp_path / "nope.onnx"))
+
+
+def test_boxes_reaching_into_the_padding_are_clipped_to_the_frame() -> None:
+    _x, lb = letterbox(np.zeros((360, 640, 3), np.uint8), (320, 320))  # pad_y 70
+    back = lb.to_frame(np.array([[-10, 40, 330, 270]], np.float32))
+    assert back[0] == pytest.approx([0, 0, 640, 360])  # a bottom-centre anchor stays on the frame, in its lane
+
+
+def test_dynamic_nms_export_is_judged_e2e_from_its_first_output(tmp_path) -> None:
+    e2e = np.zeros((300, 6), np.float32)
+    e2e[0] = (100, 50, 140, 70, 0.8, 0)
+    e2e[1] = (200, 50, 240, 70, 0.7, 1)
+    path = make_onnx_detector(tmp_path / "nms_dyn.onnx", e2e, out_dims=["d1", "d2"])  # as nms=True, dynamic=True
+    det = OnnxDetector(DetectorConfig(model=path, threads=1))
+    assert det.layout is None
+    (d,) = det.detect([np.zeros((360, 640, 3), np.uint8)])
+    assert det.layout == "e2e" and sorted(d.class_names) == ["car", "truck"]
+
+
+def test_e2e_decode_counts_a_vehicle_reported_under_two_classes_once() -> None:
+    det = np.zeros((300, 6), np.float32)
+    det[0] = (10, 10, 50, 40, 0.6, 7)  # truck
+    det[1] = (11, 10, 50, 41, 0.5, 2)  # the same vehicle as a car
+    (boxes, _s, cls), = decode_batch(det[None], layout="e2e", class_map=COCO, conf=0.25, iou=0.5)
+    assert cls.tolist() == [1] and len(boxes) == 1
+
+
+def test_raw_decode_takes_the_best_class_over_all_model_classes() -> None:
+    out = raw_output([(100, 100, 20, 40)], [{0: 0.85, 2: 0.3}], nc=80)  # a pedestrian, weakly car-like
+    (boxes, _s, _c), = decode_batch(out[None], layout="raw", class_map=COCO, conf=0.25, iou=0.5)
+    assert len(boxes) == 0
+
+
+def test_class_map_ids_beyond_the_model_are_refused_at_load(tmp_path) -> None:
+    path = make_onnx_detector(tmp_path / "m4.onnx", raw_output([], [], nc=4))
+    with pytest.raises(ModelError, match=r"among the model's 4 classes \(0..3\), found \[5, 7\]"):
+        OnnxDetector(DetectorConfig(model=path, class_map=COCO))
+
+
+def test_class_map_checked_against_names_metadata_when_dims_are_symbolic(tmp_path) -> None:
+    path = make_onnx_detector(tmp_path / "e.onnx", np.zeros((300, 6), np.float32), out_dims=["k", "six"],
+                              names={0: "car", 1: "truck"})
+    with pytest.raises(ModelError, match=r"model's 2 classes"):
+        OnnxDetector(DetectorConfig(model=path, class_map={0: "car", 3: "motorcycle"}))
+
+
+def test_half_precision_export_runs(tmp_path) -> None:
+    out = raw_output([(160, 96, 40, 20)], [{1: 0.9}], nc=4)
+    det = OnnxDetector(DetectorConfig(model=make_onnx_detector(tmp_path / "h.onnx", out, half=True), threads=1))
+    (d,) = det.detect([np.zeros((360, 640, 3), np.uint8)])
+    assert d.class_names == ["truck"] and d.xyxy[0] == pytest.approx([280, 160, 360, 200], abs=0.5)
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 3, 5])
+def test_fixed_batch_model_gets_padded_chunks(tmp_path, n_frames: int) -> None:
+    out = raw_output([(160, 96, 40, 20)], [{0: 0.9}], nc=4)
+    det = OnnxDetector(DetectorConfig(model=make_onnx_detector(tmp_path / "b2.onnx", out, batch=2), threads=1))
+    res = det.detect([np.zeros((360, 640, 3), np.uint8)] * n_frames)
+    assert [len(d) for d in res] == [1] * n_frames
+
+
+def test_inference_failure_is_a_one_line_model_error(tmp_path) -> None:
+    out = raw_output([(160, 96, 40, 20)], [{0: 0.9}], nc=4)
+    det = OnnxDetector(DetectorConfig(model=make_onnx_detector(tmp_path / "m.onnx", out, batch=1), threads=1))
+    det.input_hw = (96, 160)  # feed the wrong size: onnxruntime refuses the input
+    with pytest.raises(ModelError, match="expected inference to run, found") as err:
+        det.detect([np.zeros((360, 640, 3), np.uint8)])
+    assert "\n" not in str(err.value)
