@@ -128,13 +128,15 @@ class RealtimeCommander:
         """Zero every phase control group and set systemPatternControl to standby (one retry at most).
 
         Returns:
-            True when the controller confirmed the release.
+            True when the controller confirmed the release. When it did not, control still counts as possibly
+            held (`active`), so the next `step(None)` or the bridge's `close()` tries again rather than assume it.
         """
         self._sent, self._sent_s = None, float("-inf")
-        self._unconfirmed = False
+        self._unconfirmed = True
         self.releases += 1
         try:
             self.client.set(list(RELEASE_VALUES), retries=1)
         except BridgeError:
             return False
+        self._unconfirmed = False
         return True

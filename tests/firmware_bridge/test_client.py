@@ -108,7 +108,7 @@ def test_silent_controller_mid_hold_releases_and_says_so() -> None:
     with pytest.raises(BridgeTimeout, match=r"found none after 3 tries.*backup timer \(3 s\)"):
         rt.step(2.0, PhaseCommand(hold=frozenset({2})))
     assert len(link.sent) - sent_before == 3 + 2  # the command's 3 tries, then the release's 2
-    assert not rt.active
+    assert rt.active  # the release was not confirmed: a later step(None) or close() must try again
     for i in range(60):  # the controller's own backup timer takes over
         vc.step(i / 10)
     assert vc.status.source is ControlSource.BACKUP
@@ -207,3 +207,25 @@ def test_unhealthy_inputs_release_control() -> None:
         )  # nothing to release
         assert bridge.command(1.0, PhaseCommand(force_off=frozenset({2})))
     assert vc.status.source is ControlSource.OWN_PLAN  # leaving the block released the force-off
+
+
+def test_close_after_a_lost_release_releases_once_the_line_is_back() -> None:
+    """A keep-alive and its release both time out in a short outage; shutdown must still hand control back."""
+    from firmware_bridge.bridge import FieldBridge
+
+    silent = {"on": False}
+    vc, link, client, clock = make_setup(drop=lambda payload: silent["on"], backup_time_s=60)
+    bridge = FieldBridge(link, client, backup_time_s=60)
+    cmd = PhaseCommand(hold=frozenset({2, 6}), force_off=frozenset({4, 8}))
+    bridge.command(0.0, cmd)
+    vc.step(0.0)
+    assert vc.status.source is not ControlSource.OWN_PLAN
+    silent["on"] = True
+    clock.advance(31.0)
+    with pytest.raises(BridgeTimeout, match="release not confirmed"):
+        bridge.command(31.0, cmd)
+    silent["on"] = False
+    clock.advance(1.0)
+    bridge.close()  # the SIGTERM path
+    vc.step(clock.now_s)
+    assert vc.status.source is ControlSource.OWN_PLAN and not vc.status.held  # not left for the 60 s backup timer
