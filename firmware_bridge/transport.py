@@ -22,6 +22,14 @@ import serial
 from firmware_bridge.errors import BridgeLinkError, BridgeUrlError
 from firmware_bridge.pmpp import CTRL_UI, IPI_SNMP, Deframer, PmppFrame, encode_frame
 
+try:
+    from termios import error as _TermiosError
+except ImportError:  # not POSIX
+    _TermiosError = OSError  # type: ignore[assignment,misc]
+
+# pyserial raises termios.error (not an OSError) from flush()/tcdrain on a hung-up or unplugged tty
+_SERIAL_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, _TermiosError)
+
 __all__ = [
     "Link",
     "PmppLink",
@@ -118,7 +126,7 @@ class PmppLink:
         try:
             self.port.write(data)
             self.port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _SERIAL_ERRORS as exc:
             raise BridgeLinkError(f"{self.description}: write failed: {exc}") from exc
         self.bytes_out += len(data)
 
@@ -138,7 +146,7 @@ class PmppLink:
                     waiting = self.port.in_waiting
                     if waiting:
                         data += self.port.read(waiting)
-            except (serial.SerialException, OSError) as exc:
+            except _SERIAL_ERRORS as exc:
                 raise BridgeLinkError(f"{self.description}: read failed: {exc}") from exc
             self.bytes_in += len(data)
             self._queue.extend(self.deframer.feed(data))

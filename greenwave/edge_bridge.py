@@ -104,7 +104,11 @@ class BridgeWorker:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         released = self.bridge.realtime.active
-        self.bridge.close()  # releases if phase control may be in force; never raises for a failed release
+        try:
+            self.bridge.close()  # releases if phase control may be in force
+        except Exception as exc:  # shutdown goes on; the controller's backup timer hands control back
+            log_event(_log, "bridge_close_failed", error=f"{type(exc).__name__}: {exc}", level=logging.WARNING)
+            released = False
         log_event(_log, "bridge_closed", released=released)
 
     # -- thread ---------------------------------------------------------------------------------------------
@@ -120,10 +124,22 @@ class BridgeWorker:
             try:
                 self._tick(decision)
                 wait_s = self.retry_s
-            except BridgeError as exc:
+            except BridgeError as exc:  # the bridge has released control, or left it to the backup timer
                 self._fail(exc)
                 self._stop.wait(wait_s)
                 wait_s = min(wait_s * 2, self.retry_max_s)
+            except Exception as exc:  # a fault the bridge did not expect: the thread must live on and release
+                self._fail(exc)
+                self._release_quietly()
+                self._stop.wait(wait_s)
+                wait_s = min(wait_s * 2, self.retry_max_s)
+
+    def _release_quietly(self) -> None:
+        """Release after an unexpected fault; a release that fails too is left to the backup timer (logged)."""
+        try:
+            self.bridge.realtime.release()
+        except Exception as exc:
+            log_event(_log, "release_failed", error=f"{type(exc).__name__}: {exc}", level=logging.WARNING)
 
     def _tick(self, decision: Decision | None) -> None:
         now = self._clock()
@@ -154,10 +170,11 @@ class BridgeWorker:
         self.metrics.set("greenwave_bridge_up", 1)
         self.metrics.set("greenwave_bridge_commanding", int(self.bridge.realtime.active))
 
-    def _fail(self, exc: BridgeError) -> None:
+    def _fail(self, exc: Exception) -> None:
+        text = str(exc) if isinstance(exc, BridgeError) else f"{type(exc).__name__}: {exc}"
         if self._up or self._error is None:
-            log_event(_log, "bridge_down", error=str(exc), level=logging.WARNING)
-        self._up, self._error = False, str(exc)
+            log_event(_log, "bridge_down", error=text, level=logging.WARNING)
+        self._up, self._error = False, text
         self._status_s = float("-inf")
         self.metrics.inc("greenwave_bridge_errors_total")
         self.metrics.set("greenwave_bridge_up", 0)

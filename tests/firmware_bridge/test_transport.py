@@ -205,3 +205,33 @@ def test_rfc2217_url_reaches_a_controller_behind_an_rfc2217_port_server() -> Non
             relay.join(2)
             emu.join(2)
             server.close()
+
+
+def test_adapter_unplugged_between_write_and_drain_is_a_link_error() -> None:
+    """pyserial's flush() (tcdrain) raises termios.error, not an OSError, on a tty that hangs up."""
+    import os
+
+    import serial
+
+    master, slave = os.openpty()
+    port = serial.serial_for_url(os.ttyname(slave), baudrate=9600, timeout=0.02)
+
+    class _UnpluggedAfterWrite:
+        def __init__(self) -> None:
+            self.port = port
+
+        def write(self, data: bytes) -> int:
+            n = port.write(data)
+            os.close(master)  # the adapter goes away while the bytes drain
+            return n
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(port, name)
+
+    link = PmppLink(_UnpluggedAfterWrite(), 1, description="/dev/ttyUSB0")
+    try:
+        with pytest.raises(BridgeLinkError, match="/dev/ttyUSB0: write failed"):
+            link.send(b"\x30\x00")
+    finally:
+        port.close()
+        os.close(slave)

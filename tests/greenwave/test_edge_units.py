@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,52 @@ def test_held_phases_are_always_compatible(rings: list[list[int]], barriers: lis
         assert len({ring_of[p] for p in cmd.hold}) == len(cmd.hold)
         assert any(cmd.hold <= g for g in groups)
         assert cmd.hold | cmd.omit == im.phases and not cmd.hold & cmd.omit
+
+
+def test_bridge_worker_lives_through_an_unexpected_link_fault_and_takes_control_back() -> None:
+    """A fault the bridge does not translate (a driver bug) must not kill the worker thread while `up` reads True."""
+    from firmware_bridge.bridge import FieldBridge
+    from firmware_bridge.client import SnmpClient
+    from firmware_bridge.emulator.controller import ControlSource, VirtualController
+    from firmware_bridge.fakes import EmulatorLink, ManualClock
+    from greenwave.edge_bridge import BridgeWorker, Decision
+    from greenwave.edge_metrics import Metrics
+
+    clock = ManualClock()
+    vc = VirtualController(community=b"site", now_s=0.0)
+    fault = {"on": False}
+
+    class _Faulty(EmulatorLink):
+        def send(self, payload: bytes) -> None:
+            if fault["on"]:
+                raise ValueError("driver bug")
+            super().send(payload)
+
+    link = _Faulty(vc, clock)
+    bridge = FieldBridge(link, SnmpClient(link, b"site", timeout_s=0.01, retries=1, sleep=lambda s: None),
+                         backup_time_s=10)  # fmt: skip
+    worker = BridgeWorker(bridge, Metrics(), retry_s=0.05, retry_max_s=0.05)
+    hold = phase_command(frozenset({2, 6}), frozenset(range(1, 9)))
+
+    def until(what: Callable[[], bool]) -> bool:
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end:
+            worker.submit(Decision(hold, time.monotonic(), None))
+            vc.step(clock.now_s)
+            if what():
+                return True
+            time.sleep(0.02)
+        return False
+
+    worker.start()
+    try:
+        assert until(lambda: worker.up and vc.status.held == frozenset({2, 6}))
+        fault["on"] = True
+        assert until(lambda: not worker.up and "ValueError" in (worker.error or ""))
+        assert worker._thread.is_alive()
+        fault["on"] = False
+        assert until(lambda: worker.up and vc.status.held == frozenset({2, 6}))  # back under control
+    finally:
+        worker.stop()
+    vc.step(clock.now_s)
+    assert vc.status.source is ControlSource.OWN_PLAN and not vc.status.held
