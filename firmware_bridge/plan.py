@@ -1,7 +1,8 @@
 """Plan download: a coordination pattern (cycle, offset) and its split table, written, verified and reported.
 
 Where the controller supports dbCreateTransaction the writes go inside a transaction (the controller checks the
-whole database before using any of it); otherwise they are written directly. Either way every value is read back
+whole database before using any of it); otherwise they are written directly, after reading what they replace, and
+when the controller refuses a later chunk the earlier ones are put back, so no pattern is left half new. Either way every value is read back
 and compared. What the controller refused is reported by object and value, not raised, so an engineer sees all of
 it; link failures still raise. The plan is checked locally first (each ring's splits add up to the cycle).
 """
@@ -96,6 +97,16 @@ def _chunks(values: Sequence[tuple[Oid, Value]]) -> list[Sequence[tuple[Oid, Val
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
+def _restore(client: SnmpClient, previous: Sequence[tuple[Oid, Value]]) -> str:
+    """Put back values written before a reject (no transaction to abandon); says how that went."""
+    try:
+        for chunk in _chunks(previous):
+            client.set(chunk)
+    except BridgeRejected as exc:
+        return f"no transaction: the {len(previous)} values written before the reject could not be put back ({exc})"
+    return f"no transaction: the {len(previous)} values written before the reject were put back as they were"
+
+
 def supports_transactions(client: SnmpClient) -> bool:
     try:
         client.get([oid_of("dbCreateTransaction")])
@@ -120,6 +131,8 @@ def download_plan(client: SnmpClient, plan: PatternPlan, *, activate: bool = Fal
     if local:
         return DownloadReport(False, 0, local_problems=tuple(local))
     transaction = supports_transactions(client)
+    # without a transaction each chunk lands on its own: keep what was there, to put back if a later one is refused
+    before = [] if transaction else [v for chunk in _chunks(values) for v in client.get([oid for oid, _ in chunk])]
     rejects: list[str] = []
     written = 0
     try:
@@ -132,6 +145,8 @@ def download_plan(client: SnmpClient, plan: PatternPlan, *, activate: bool = Fal
             client.set([(oid_of("dbCreateTransaction"), DbTransaction.VERIFYING)])
     except BridgeRejected as exc:
         rejects.append(str(exc))
+        if not transaction and written:
+            rejects.append(_restore(client, [(oid, old) for (oid, _), old in zip(values[:written], before[:written], strict=True)]))
     finally:
         if transaction:
             client.set([(oid_of("dbCreateTransaction"), DbTransaction.NORMAL)])

@@ -130,6 +130,18 @@ def test_plan_download_without_transactions() -> None:
     assert vc.db.get("patternOffsetTime", 2) == 5
 
 
+def test_plan_refused_midway_without_transactions_puts_back_what_was_written() -> None:
+    vc, _, client, _ = make_setup(supports_transactions=False)
+    pattern_1 = [oid_of("patternCycleTime", 1)] + [oid_of("splitTime", 1, p) for p in range(1, 9)]
+    before = client.get(pattern_1)
+    # each ring adds to the cycle, but phase 8's 12 s is below its min green + clearance: the third chunk is refused
+    splits = {1: 20, 2: 40, 3: 20, 4: 20, 5: 20, 6: 40, 7: 28, 8: 12}
+    report = download_plan(client, PatternPlan(1, 100, 0, tuple(SplitEntry(p, t) for p, t in splits.items())))
+    assert not report.ok and report.written == 24
+    assert "splitTime.1.8 = 12" in report.rejects[0] and "were put back" in report.rejects[1]
+    assert client.get(pattern_1) == before and vc.db.verify(vc.db.values) == []
+
+
 def test_plan_download_reports_what_the_controller_rejected() -> None:
     vc, _, client, _ = make_setup()
     report = download_plan(client, make_plan(cycle_s=60, through_s=12))  # 12 s < 8 + 5.5 s for phases 2/4/6/8
