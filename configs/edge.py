@@ -33,6 +33,13 @@ class EdgeConfig(StrictModel):
                         f"cameras[{ci}].lanes[{zi}].lane: expected a lane of the intersection {sorted(lanes)}, "
                         f"found {zone.lane!r}"
                     )
+        if self.bridge is not None:
+            beyond = sorted(p.id for p in self.intersection.phases if p.id > 8)
+            if beyond:
+                raise ValueError(
+                    f"intersection.phases[].id: expected 1-8 with a bridge (phase control group 1 is what it commands),"
+                    f" found {beyond}"
+                )
         if self.cameras and self.detector is None:
             raise ValueError("detector: expected a detector config because cameras are configured, found none")
         return self

@@ -35,6 +35,12 @@ class PhaseCommand:
     veh_call: frozenset[int] = frozenset()
     omit: frozenset[int] = frozenset()
 
+    def __post_init__(self) -> None:
+        bad = sorted(p for group in (self.hold, self.force_off, self.veh_call, self.omit) for p in group
+                     if not 1 <= p <= 8)  # fmt: skip
+        if bad:
+            raise ValueError(f"phase control group 1: expected phases 1-8, found {bad}")
+
     def values(self) -> tuple[tuple[Oid, Value], ...]:
         sets = {ControlCol.HOLD: self.hold, ControlCol.FORCE_OFF: self.force_off,
                 ControlCol.VEH_CALL: self.veh_call, ControlCol.PHASE_OMIT: self.omit}  # fmt: skip

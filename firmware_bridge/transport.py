@@ -34,6 +34,7 @@ __all__ = [
     "Link",
     "PmppLink",
     "UdpLink",
+    "check_url",
     "open_link",
     "open_serial_port",
     "split_serial_url",
@@ -206,12 +207,24 @@ def open_link(url: str, *, address: int = 1) -> Link:
         BridgeUrlError: unknown scheme or malformed URL.
         BridgeLinkError: the port or socket cannot be opened.
     """
+    check_url(url)
     if url.startswith("udp://"):
-        host, port = split_udp_url(url)
-        return UdpLink(host, port)
+        return UdpLink(*split_udp_url(url))
+    return PmppLink(open_serial_port(url), address, description=url)
+
+
+def check_url(url: str) -> None:
+    """Everything `open_link` checks in a URL before it opens anything (for `greenwave config check`).
+
+    Raises:
+        BridgeUrlError: unknown scheme or malformed URL.
+    """
+    if url.startswith("udp://"):
+        split_udp_url(url)
+        return
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme and scheme not in (*_SERIAL_SCHEMES, "serial"):
         raise BridgeUrlError(
             f"{url}: expected a device path, serial://, loop://, socket://, rfc2217:// or udp://"
         )
-    return PmppLink(open_serial_port(url), address, description=url)
+    split_serial_url(url)

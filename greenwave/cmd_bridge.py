@@ -58,9 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         t.add_argument("--config", "-c", metavar="FILE", help="bridge config (kind: bridge)")
         t.add_argument("--url", help="controller link URL (instead of --config)")
         t.add_argument("--community", help="SNMP community (instead of --config)")
-        t.add_argument("--address", type=int, default=1)
-        t.add_argument("--timeout", type=float, default=0.5, metavar="S")
-        t.add_argument("--retries", type=int, default=2)
+        t.add_argument("--address", type=int, default=None, help="PMPP station address (default 1)")
+        t.add_argument("--timeout", type=float, default=None, metavar="S", help="reply timeout (default 0.5 s)")
+        t.add_argument("--retries", type=int, default=None, help="retries per request (default 2)")
         return t
 
     tool("status", "print control status, running pattern and signal state").set_defaults(func=_status)
@@ -153,17 +153,22 @@ def _stop_on_signals(stop: threading.Event | None = None) -> Iterator[None]:
 
 # -- engineer tools -------------------------------------------------------------------------------------
 def _config(args: argparse.Namespace, **overrides: object) -> BridgeConfig:
+    """The bridge config from --config or --url/--community; link options given on the command line win."""
+    given = {"address": args.address, "timeout_s": args.timeout, "retries": args.retries}
+    overrides = {**{k: v for k, v in given.items() if v is not None}, **overrides}
     if args.config:
         cfg: BridgeConfig = load_yaml_model(args.config, BridgeConfig)
-        return cfg.model_copy(update=overrides) if overrides else cfg
-    if not args.url or not args.community:
+        if not overrides:
+            return cfg
+        data, where = {**cfg.model_dump(), **overrides}, f"{args.config} with command-line options"
+    elif not args.url or not args.community:
         raise ConfigError("bridge: expected --config FILE, or --url and --community, found neither")
-    data = {"url": args.url, "community": args.community, "address": args.address, "timeout_s": args.timeout,
-            "retries": args.retries, **overrides}  # fmt: skip
-    try:
+    else:
+        data, where = {"url": args.url, "community": args.community, **overrides}, "command line"
+    try:  # validated as a whole (model_copy(update=...) would skip validation)
         return BridgeConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error("command line", exc)) from exc
+        raise ConfigError(format_validation_error(where, exc)) from exc
 
 
 def _open(args: argparse.Namespace, **overrides: object) -> FieldBridge:
@@ -247,10 +252,12 @@ def _hold(args: argparse.Namespace) -> int:
 
     try:
         phases = frozenset(int(p) for p in args.phases.split(",") if p.strip())
+        if not phases:
+            raise ValueError("no phase")
+        command = PhaseCommand(hold=phases)
     except ValueError as exc:
-        raise ConfigError(f"bridge hold: expected phases like 2,6, found {args.phases!r}") from exc
-    overrides = {"backup_time_s": args.backup_time} if args.backup_time else {}
-    command = PhaseCommand(hold=phases)
+        raise ConfigError(f"bridge hold: expected phases 1-8 like 2,6, found {args.phases!r}") from exc
+    overrides = {"backup_time_s": args.backup_time} if args.backup_time is not None else {}
     stop = threading.Event()  # a signal only sets it: no exception lands in the middle of an SNMP exchange
     with _stop_on_signals(stop), _open(args, **overrides) as bridge:
         end = time.monotonic() + args.seconds

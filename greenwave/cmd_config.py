@@ -8,6 +8,7 @@ import sys
 
 from configs.errors import ConfigError
 from configs.loader import MODELS, load_config
+from greenwave.edge_preflight import check_edge_config
 
 __all__ = ["add_parser"]
 
@@ -27,7 +28,12 @@ def _check(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            kind, _ = load_config(path)
+            kind, cfg = load_config(path)
+            if kind == "edge":
+                try:
+                    check_edge_config(cfg)
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}: {exc}") from exc
         except ConfigError as exc:
             print(f"FAIL {exc}", file=sys.stderr)
             failed += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -30,13 +31,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--config", "-c", required=True, metavar="FILE", help="edge config (kind: edge)")
     run.add_argument("--metrics-bind", metavar="HOST:PORT", help="override the config's metrics_bind")
     run.add_argument(
-        "--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
+        "--duration", type=_seconds, default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
     )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.set_defaults(func=_run)
 
 
 @contextmanager
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, found {text!r}")
+    return value
+
+
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()

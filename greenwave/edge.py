@@ -28,18 +28,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from configs.edge import EdgeConfig
-from configs.errors import ConfigError
 from controller.base import PhaseController
 from controller.guard import SafetyGuard
 from controller.intersection_model import model_from_intersection
 from controller.measurement import IntersectionMeasurement, LaneMeasurement
-from controller.registry import NATIVE_CONTROLLERS, get_factory
+from controller.registry import get_factory
 from firmware_bridge.bridge import FieldBridge
 from greenwave.edge_bridge import BridgeWorker, Decision, phase_command
 from greenwave.edge_cameras import CameraReader, CameraState, Frame, ReaderSettings
 from greenwave.edge_health import InputHealth, InputWatchdog, WatchdogSettings
 from greenwave.edge_log import log_event
 from greenwave.edge_metrics import EDGE_METRICS, Metrics, MetricsServer
+from greenwave.edge_preflight import check_edge_config
 from vision.counting import LaneCounter
 from vision.detector import Detector
 from vision.errors import VisionError
@@ -79,14 +79,12 @@ class EdgeRuntime:
         Args:
             detector, bridge: given instead of built from the config (other models, fault injection).
         Raises:
-            ConfigError: a native policy name; ModelError, BridgeError: model or link cannot be opened.
+            ConfigError: see greenwave/edge_preflight.py; ModelError, BridgeError: model or link cannot be opened.
         """
         self.config = config
         self.settings = s = settings or EdgeSettings()
         self._clock = clock
-        if config.policy in NATIVE_CONTROLLERS:
-            raise ConfigError(f"policy: expected an edge policy (not the controller's own {config.policy!r}), "
-                              f"found {config.policy!r}")  # fmt: skip
+        check_edge_config(config)
         self._factory = get_factory(config.policy)
         self.imodel = model_from_intersection(config.intersection)
         self.all_phases = self.imodel.phases

@@ -64,6 +64,9 @@ def test_status_get_set(
         (["set", "phaseYellowChange.4=2.55"], "phaseYellowChange: expected a multiple of 0.1 s, found 2.55"),
         (["get", "phaseYelow.4"], "NTCIP object: expected one of"),
         (["set", "phaseYellowChange.4"], "expected OBJECT=VALUE"),
+        (["hold", "9,10"], "bridge hold: expected phases 1-8 like 2,6, found '9,10'"),
+        (["hold", ","], "bridge hold: expected phases 1-8 like 2,6, found ','"),
+        (["hold", "2,6", "--backup-time", "65535"], "backup_time_s: Input should be less than or equal to 255"),
     ],
 )
 def test_errors_are_one_line(emulator: tuple[VirtualController, list[str]], capsys: pytest.CaptureFixture[str],
@@ -94,3 +97,11 @@ def test_plan_download_from_yaml(emulator: tuple[VirtualController, list[str]], 
     )
     assert main(["bridge", "plan", *conn, str(bad)]) == 1
     assert "ring 1 splits add to 95 s, expected the cycle 90 s" in capsys.readouterr().err
+
+
+def test_config_file_values_are_checked_with_command_line_options(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bridge.yaml"
+    cfg.write_text("kind: bridge\nurl: udp://127.0.0.1:9\ncommunity: site\n")
+    assert main(["bridge", "hold", "2,6", "--config", str(cfg), "--backup-time", "65535", "--seconds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg} with command-line options" in err and "backup_time_s" in err and err.count("\n") == 1

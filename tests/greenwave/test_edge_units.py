@@ -151,6 +151,50 @@ def test_edge_example_config_checks() -> None:
     assert main(["config", "check", str(ROOT / "configs" / "edge.example.yaml")]) == 0
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metrics_bind": "nonsense"}, "metrics_bind: expected HOST:PORT such as 127.0.0.1:9108, found 'nonsense'"),
+        ({"policy": "fixed"}, "policy: expected an edge policy (not the controller's own 'fixed')"),
+        ({"policy": "greedy"}, "policy: unknown controller 'greedy': expected one of"),
+        ({"bridge": {"url": "/dev/ttyUSB0?baud=fast"}}, "bridge.url: /dev/ttyUSB0?baud=fast: baud: expected a positive"),
+        ({"bridge": {"url": "udp://192.0.2.20"}}, "bridge.url: "),
+    ],
+)
+def test_config_check_catches_what_edge_run_would_refuse(tmp_path: Path, capsys, change: dict, message: str) -> None:
+    body = yaml.safe_load((ROOT / "configs" / "edge.example.yaml").read_text())
+    for key, value in change.items():
+        body[key] = {**body[key], **value} if isinstance(value, dict) else value
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(body))
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"FAIL {path}: ") and message in err[0]
+
+
+def test_phases_past_8_are_refused_with_a_bridge(tmp_path: Path) -> None:
+    body = yaml.safe_load((ROOT / "configs" / "edge.example.yaml").read_text())
+    ids = {8: 12}
+    for phase in body["intersection"]["phases"]:
+        phase["id"] = ids.get(phase["id"], phase["id"])
+    for ring in body["intersection"]["rings"]:
+        ring[:] = [ids.get(p, p) for p in ring]
+    body["intersection"]["barriers"] = [ids.get(p, p) for p in body["intersection"].get("barriers", [])]
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(body))
+    with pytest.raises(ConfigError, match=r"expected 1-8 with a bridge .*found \[12\]"):
+        load_config(tmp_path / "e.yaml")
+    del body["bridge"]  # a simulated or bridge-less intersection may number its phases up to 32
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(body))
+    assert load_config(tmp_path / "e.yaml")[0] == "edge"
+
+
+def test_phase_command_refuses_phases_it_cannot_send() -> None:
+    from firmware_bridge.realtime import PhaseCommand
+
+    with pytest.raises(ValueError, match=r"expected phases 1-8, found \[0, 9\]"):
+        PhaseCommand(hold=frozenset({2, 9}), omit=frozenset({0}))
+
+
 def test_edge_run_with_a_bad_config_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
     body = yaml.safe_load((ROOT / "configs" / "edge.example.yaml").read_text())
     body["policy"] = "fixed"
@@ -234,3 +278,11 @@ def test_bridge_worker_lives_through_an_unexpected_link_fault_and_takes_control_
         worker.stop()
     vc.step(clock.now_s)
     assert vc.status.source is ControlSource.OWN_PLAN and not vc.status.held
+
+
+@pytest.mark.parametrize("duration", ["-5", "nan", "inf", "soon"])
+def test_edge_run_refuses_a_duration_that_is_not_seconds(duration: str, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["edge", "run", "--config", str(ROOT / "configs" / "edge.example.yaml"), "--duration", duration])
+    assert stop.value.code == 2
+    assert f"--duration: expected seconds >= 0, found {duration!r}" in capsys.readouterr().err
