@@ -37,7 +37,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
 
 
-@contextmanager
 def _seconds(text: str) -> float:
     """argparse type: a finite number of seconds >= 0."""
     try:
@@ -49,6 +48,7 @@ def _seconds(text: str) -> float:
     return value
 
 
+@contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()

@@ -118,6 +118,10 @@ class EdgeRuntime:
         self._done_seq = [0] * len(self.readers)
         self._processed_s: list[deque[float]] = [deque() for _ in self.readers]
         self._last_frame_s: list[float | None] = [None] * len(self.readers)
+        # per camera: the frame size seen last and the lanes whose polygon lies mostly off such a frame (never
+        # counted, so they go stale and show as a standing call rather than as an empty lane)
+        self._frame_shape: list[tuple[int, ...] | None] = [None] * len(self.readers)
+        self._off_frame: list[frozenset[str]] = [frozenset()] * len(self.readers)
         self._counted: dict[str, LaneMeasurement] = {}
         self._lane_frame_s: dict[str, float] = {}
 
@@ -251,7 +255,11 @@ class EdgeRuntime:
             t_s = f.t_s
             self._done_seq[i] = f.seq
             self._last_frame_s[i] = t_s
+            if f.image.shape != self._frame_shape[i]:
+                self._check_zones(i, f.image.shape)
             for lane, m in self.counters[i].update(det, t_s).items():
+                if lane in self._off_frame[i]:
+                    continue
                 canon = self._alias.get(lane, lane)
                 self._counted[canon] = replace(m, lane_id=canon)
                 self._lane_frame_s[canon] = t_s
@@ -261,6 +269,14 @@ class EdgeRuntime:
                 window.popleft()
             self.metrics.inc("greenwave_camera_frames_total", labels={"camera": self.readers[i].name})
         return len(pick)
+
+    def _check_zones(self, i: int, shape: tuple[int, ...]) -> None:
+        self._frame_shape[i] = shape
+        h, w = shape[:2]
+        self._off_frame[i] = frozenset(self.counters[i].zones_off_frame(w, h))
+        if self._off_frame[i]:
+            log_event(_log, "lanes_off_frame", camera=self.readers[i].name, frame=f"{w}x{h}",
+                      lanes=sorted(self._off_frame[i]), level=logging.WARNING)  # fmt: skip
 
     def camera_fps(self, now_s: float) -> dict[str, float]:
         """Frames per second through the detector per camera, over the last 5 s."""

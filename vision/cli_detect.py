@@ -49,14 +49,20 @@ def run_detect(args: argparse.Namespace) -> int:
     detector = OnnxDetector(det_cfg)
     counter = LaneCounter.from_config(camera)
     writer: Any = None
-    csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
+    csv_file = None
+    frames = 0
+    shape: tuple[int, ...] | None = None
     try:
-        rows = csv.writer(csv_file) if csv_file else None
-        if rows:
-            rows.writerow(CSV_FIELDS)
-        frames = 0
         with VideoSource(args.source) as source:
+            # opened only once the source is: a source that cannot be opened leaves an existing CSV as it was
+            csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
+            rows = csv.writer(csv_file) if csv_file else None
+            if rows:
+                rows.writerow(CSV_FIELDS)
             for t_s, frame in source.frames():
+                if frame.shape != shape:  # the first frame, or a reconnect that changed the stream's size
+                    shape = frame.shape
+                    _check_zones(counter, frame, args.config)
                 det = detector.detect([frame])[0]
                 counts = counter.update(det, t_s)
                 if rows:
@@ -65,7 +71,7 @@ def run_detect(args: argparse.Namespace) -> int:
                                        f"{m.occupancy:.3f}"])
                 if args.out:
                     writer = writer or _open_writer(Path(args.out), frame, source.fps or camera.fps)
-                    writer.write(annotate(frame, det, counter.zones, counts))
+                    writer.write(_fit_to(annotate(frame, det, counter.zones, counts), writer.size))
                 frames += 1
                 if args.max_frames and frames >= args.max_frames:
                     break
@@ -79,6 +85,23 @@ def run_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_zones(counter: LaneCounter, frame: Any, config: str) -> None:
+    h, w = frame.shape[:2]
+    off = counter.zones_off_frame(w, h)
+    if off:
+        raise VisionError(
+            f"{config}: lanes: expected polygons inside the {w}x{h} frame, found {off} mostly outside it"
+            " (drawn on another resolution?)"
+        )
+
+
+def _fit_to(image: Any, size: tuple[int, int]) -> Any:
+    """The annotated frame at the video's size (a reconnect can change the stream's resolution)."""
+    import cv2
+
+    return image if (image.shape[1], image.shape[0]) == size else cv2.resize(image, size)
+
+
 def _open_writer(path: Path, frame: Any, fps: float) -> Any:
     import cv2
 
@@ -86,4 +109,17 @@ def _open_writer(path: Path, frame: Any, fps: float) -> Any:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise VisionError(f"--out {path}: expected a writable video file, found the writer cannot open it")
-    return writer
+    return _SizedWriter(writer, (w, h))
+
+
+class _SizedWriter:
+    """cv2.VideoWriter with the frame size it was opened for (it drops frames of any other size)."""
+
+    def __init__(self, writer: Any, size: tuple[int, int]) -> None:
+        self._writer, self.size = writer, size
+
+    def write(self, image: Any) -> None:
+        self._writer.write(image)
+
+    def release(self) -> None:
+        self._writer.release()

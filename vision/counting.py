@@ -33,6 +33,16 @@ CLASS_LENGTH_M = {"car": 4.5, "truck": 8.0, "bus": 12.0, "motorcycle": 2.2}
 class LaneZone:
     lane_id: str
     polygon: np.ndarray  # (k, 2) float32 image pixels
+    stop_line: np.ndarray | None = None  # (2, 2) image pixels; None: the polygon's lowest edge in the image
+
+    def image_ends_y(self) -> tuple[float, float]:
+        """Image y of the zone's stop-line end and of its far end (for counting without a homography)."""
+        ys = self.polygon[:, 1]
+        if self.stop_line is None:
+            return float(ys.max()), float(ys.min())
+        near = float(np.mean(self.stop_line[:, 1]))
+        far = float(ys.min()) if abs(ys.min() - near) >= abs(ys.max() - near) else float(ys.max())
+        return near, far
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +85,32 @@ class LaneCounter:
         self.settings = settings or CountingSettings()
         self._tracks: dict[int, _Track] = {}
         self._polys = [z.polygon.astype(np.float32).reshape(-1, 1, 2) for z in self.zones]
-        self._y_span = [(float(z.polygon[:, 1].min()), float(z.polygon[:, 1].max())) for z in self.zones]
+        self._ends_y = [z.image_ends_y() for z in self.zones]
 
     @classmethod
     def from_config(cls, camera: CameraConfig, *, tracker: str = "iou",
                     settings: CountingSettings | None = None) -> LaneCounter:
-        zones = [LaneZone(z.lane, np.array(z.polygon, np.float32)) for z in camera.lanes]
+        zones = [
+            LaneZone(z.lane, np.array(z.polygon, np.float32),
+                     None if z.stop_line is None else np.array(z.stop_line, np.float32))
+            for z in camera.lanes
+        ]  # fmt: skip
         return cls(zones, homography=None if camera.homography is None else np.array(camera.homography),
                    zone_m=camera.zone_m, tracker=make_tracker(tracker, camera.fps), settings=settings)
+
+    def zones_off_frame(self, width: int, height: int) -> list[str]:
+        """Lanes whose polygon lies mostly (over half its bounding box) outside a width x height frame.
+
+        Such a lane can never be counted: typically polygons drawn on another stream's resolution.
+        """
+        out = []
+        for z in self.zones:
+            (x0, y0), (x1, y1) = z.polygon.min(axis=0), z.polygon.max(axis=0)
+            area = max(float(x1 - x0), 1.0) * max(float(y1 - y0), 1.0)
+            inside = max(0.0, min(x1, width) - max(x0, 0)) * max(0.0, min(y1, height) - max(y0, 0))
+            if inside < 0.5 * area:
+                out.append(z.lane_id)
+        return out
 
     def lane_of(self, anchors: np.ndarray) -> list[int]:
         """Index of the zone holding each anchor, -1 for none (the deepest inside wins where zones overlap)."""
@@ -103,11 +131,13 @@ class LaneCounter:
         if self.homography is not None:
             pts = cv2.perspectiveTransform(anchors.reshape(-1, 1, 2).astype(np.float64), self.homography)
             return pts.reshape(-1, 2)
-        # no calibration: position along the lane polygon's height, scaled to the zone length (coarse)
+        # no calibration: position along the lane polygon's height from its stop-line end, scaled to the zone
+        # length (coarse: image y is not linear in distance)
         out = np.zeros((len(anchors), 2))
         for k, (a, li) in enumerate(zip(anchors, lanes, strict=True)):
-            y0, y1 = self._y_span[li] if li >= 0 else (0.0, 1.0)
-            out[k] = (a[0], (y1 - a[1]) / max(y1 - y0, 1.0) * self.zone_m)
+            near, far = self._ends_y[li] if li >= 0 else (1.0, 0.0)
+            span = near - far if abs(near - far) >= 1.0 else 1.0
+            out[k] = (a[0], (near - a[1]) / span * self.zone_m)
         return out
 
     def update(self, detections: Detections, now_s: float) -> dict[str, LaneMeasurement]:

@@ -370,3 +370,15 @@ def test_hung_detector_stalls_the_loop_and_the_stale_command_is_released(rig: Ri
         hang.clear()
         resume.set()
         wait_until(rig.held, 10, "control back after the detector returned")
+
+
+def test_lane_drawn_off_the_frame_is_a_standing_call_not_an_empty_lane(rig: Rig, caplog) -> None:
+    cfg = edge_config_dict(rig.dir, rig.emulator.url)
+    cfg["cameras"][0]["lanes"][2]["polygon"] = [[900, 500], [1900, 500], [1900, 1080], [900, 1080]]  # N_left
+    (rig.dir / "edge.yaml").write_text(yaml.safe_dump(cfg))
+    runtime = EdgeRuntime(load_yaml_model(rig.dir / "edge.yaml", EdgeConfig), settings=FAST)
+    with caplog.at_level("WARNING", logger="greenwave.edge"), Running(runtime):
+        wait_until(lambda: runtime.metrics.value("greenwave_lane_degraded", {"lane": "N_left"}) == 1, 8,
+                   "N_left degraded")  # fmt: skip
+        assert runtime.metrics.value("greenwave_lane_degraded", {"lane": "N_thru"}) == 0
+    assert any("lanes_off_frame" in r.getMessage() and "N_left" in r.getMessage() for r in caplog.records)

@@ -95,6 +95,18 @@ def test_without_homography_distances_scale_along_the_polygon() -> None:
     assert m["L0"].queue_m == pytest.approx(20 + 4.5, abs=0.5)
 
 
+def test_without_homography_distances_run_from_the_configured_stop_line() -> None:
+    """A camera looking back at the approach from beyond the junction: the stop line is the polygon's top edge."""
+    from configs.vision import CameraConfig
+
+    cam = CameraConfig(name="cam", source="0", zone_m=40.0,
+                       lanes=[{"lane": "L0", "polygon": LANES["L0"], "stop_line": ((0, 0), (100, 0))}])  # fmt: skip
+    c = LaneCounter.from_config(cam)
+    for k in range(10):
+        m = c.update(make_detections([_car(50, 20)]), k * 0.1)  # stopped 20 px below the stop line: 2 m
+    assert m["L0"].queued == 1 and m["L0"].queue_m == pytest.approx(2 + 4.5, abs=0.5)
+
+
 def test_iou_tracker_keeps_ids_for_moving_boxes_and_survives_a_miss() -> None:
     tr = IouTracker()
     a = tr.update(make_detections([_car(50, 100), _car(150, 300)])).tracker_id.tolist()

@@ -68,3 +68,51 @@ def test_unopenable_source_is_exit_2_with_one_line(setup: Path, capsys) -> None:
 def test_wrong_config_kind_is_exit_2(setup: Path, capsys) -> None:
     code = main(["detect", str(setup / "clip.avi"), "--config", str(setup / "detector.yaml")])
     assert code == 2 and "expected 'camera' or 'edge'" in capsys.readouterr().err
+
+
+def test_a_source_that_cannot_open_leaves_an_existing_csv_as_it_was(setup: Path) -> None:
+    counts = setup / "counts.csv"
+    counts.write_text("time_s,frame,lane,vehicles,queued,queue_m,occupancy\n0.000,0,n_0,3,1,7.0,0.100\n")
+    before = counts.read_text()
+    assert main(["detect", "rtsp://127.0.0.1:9/none", "--config", str(setup / "camera.yaml"),
+                 "--detector", str(setup / "detector.yaml"), "--csv", str(counts)]) == 2
+    assert counts.read_text() == before
+
+
+def test_lane_polygons_drawn_for_another_resolution_are_refused(setup: Path, capsys) -> None:
+    hd = [[1200, 700], [1900, 700], [1900, 1080], [1200, 1080]]  # a 1920x1080 stream's lane, on a 640x360 clip
+    cfg = yaml.safe_load((setup / "camera.yaml").read_text())
+    cfg["lanes"].append({"lane": "n_1", "polygon": hd})
+    (setup / "camera.yaml").write_text(yaml.safe_dump(cfg))
+    assert _run(setup, "--csv", str(setup / "counts.csv")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "inside the 640x360 frame, found ['n_1'] mostly outside it" in err
+
+
+def test_annotated_video_keeps_every_frame_when_a_reconnect_changes_the_size(setup: Path, monkeypatch) -> None:
+    import vision.cli_detect as cli
+
+    class _Resized:  # a live stream that comes back at another resolution after a reconnect
+        fps = 10.0
+
+        def __init__(self, source: str) -> None:
+            pass
+
+        def __enter__(self) -> _Resized:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def frames(self):
+            for k in range(10):
+                size = (360, 640) if k < 5 else (720, 1280)
+                yield k / 10, np.full((*size, 3), 20 * k, np.uint8)
+
+    monkeypatch.setattr(cli, "VideoSource", _Resized)
+    cfg = yaml.safe_load((setup / "camera.yaml").read_text())
+    cfg["lanes"][0]["polygon"] = [[0, 100], [320, 100], [320, 360], [0, 360]]
+    (setup / "camera.yaml").write_text(yaml.safe_dump(cfg))
+    assert _run(setup, "--out", str(setup / "annotated.avi")) == 0
+    cap = cv2.VideoCapture(str(setup / "annotated.avi"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
