@@ -45,13 +45,16 @@ class LaneZone:
         return near, far
 
 
+HOLD_S = 0.25  # how long a missed vehicle is still counted, at 6 frames/s and faster
+
+
 @dataclass(frozen=True, slots=True)
 class CountingSettings:
     stop_speed_mps: float = 1.2
     move_speed_mps: float = 2.5
     speed_window_s: float = 1.5
     min_history_s: float = 0.4
-    hold_s: float = 0.25
+    hold_s: float = HOLD_S
     forget_s: float = 3.0
 
 
@@ -95,6 +98,8 @@ class LaneCounter:
                      None if z.stop_line is None else np.array(z.stop_line, np.float32))
             for z in camera.lanes
         ]  # fmt: skip
+        # a missed frame must be held at any frame rate: at 4 fps one frame is 0.25 s
+        settings = settings or CountingSettings(hold_s=max(HOLD_S, 1.5 / camera.fps))
         return cls(zones, homography=None if camera.homography is None else np.array(camera.homography),
                    zone_m=camera.zone_m, tracker=make_tracker(tracker, camera.fps), settings=settings)
 

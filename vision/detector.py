@@ -100,12 +100,16 @@ class OnnxDetector:
         out = self.session.get_outputs()[0]
         self.output_name = out.name
         b, _, h, w = inp.shape
-        self.input_hw = (
-            (h, w) if isinstance(h, int) and isinstance(w, int) else (config.input_size, config.input_size)
-        )
+        meta = _metadata(self.session)
+        if isinstance(h, int) and isinstance(w, int):
+            self.input_hw = (h, w)
+        elif "input_size" not in config.model_fields_set and _imgsz(meta.get("imgsz")):
+            self.input_hw = _imgsz(meta.get("imgsz"))  # type: ignore[assignment]  # the size it was exported at
+        else:
+            self.input_hw = (config.input_size, config.input_size)
         self.max_batch = b if isinstance(b, int) and b > 0 else None  # None: any batch size
         self.layout = output_layout(tuple(out.shape))  # None: judged from the first output
-        n_classes = _declared_classes(self.session, out.shape, self.layout)
+        n_classes = _declared_classes(meta, out.shape, self.layout)
         if n_classes is not None:
             check_class_map(config.class_map, n_classes)
 
@@ -167,13 +171,31 @@ class OnnxDetector:
         return self.decode(*self.forward(frames))
 
 
-def _declared_classes(session: object, shape: Sequence[object], layout: str | None) -> int | None:
+def _metadata(session: object) -> dict[str, str]:
+    try:
+        return dict(session.get_modelmeta().custom_metadata_map)  # type: ignore[attr-defined]
+    except Exception:  # a model without metadata
+        return {}
+
+
+def _literal(text: str | None) -> object:
+    try:
+        return ast.literal_eval(text) if text else None
+    except (ValueError, SyntaxError):
+        return None
+
+
+def _imgsz(text: str | None) -> tuple[int, int] | None:
+    """Ultralytics' `imgsz` metadata ('[640, 640]', H then W) as (H, W), when it is one."""
+    v = _literal(text)
+    if isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int) and x % 32 == 0 and x > 0 for x in v):
+        return int(v[0]), int(v[1])
+    return None
+
+
+def _declared_classes(meta: dict[str, str], shape: Sequence[object], layout: str | None) -> int | None:
     """The model's class count where it says so: a static raw head's 4 + nc rows, else Ultralytics' `names` metadata."""
     if layout == "raw" and isinstance(shape[1], int):
         return shape[1] - 4
-    try:
-        names = session.get_modelmeta().custom_metadata_map.get("names")  # type: ignore[attr-defined]
-        parsed = ast.literal_eval(names) if names else None
-    except (ValueError, SyntaxError):
-        return None
-    return len(parsed) if isinstance(parsed, dict | list) and parsed else None
+    names = _literal(meta.get("names"))
+    return len(names) if isinstance(names, dict | list) and names else None

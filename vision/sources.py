@@ -24,9 +24,13 @@ def parse_source(source: str) -> str | int:
     return int(s) if s.isdigit() else s
 
 
+_LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "http://", "https://", "udp://", "tcp://",
+                  "/dev/video")
+
+
 def is_live(source: str | int) -> bool:
-    return isinstance(source, int) or str(source).lower().startswith(("rtsp://", "rtsps://", "http://", "https://",
-                                                                      "udp://", "tcp://"))
+    """USB cameras (an index or a /dev/video device) and network streams: they drop and come back, files end."""
+    return isinstance(source, int) or str(source).lower().startswith(_LIVE_PREFIXES)
 
 
 def _default_opener(source: str | int) -> Any:

@@ -12,15 +12,16 @@ from configs.vision import CameraConfig
 from vision.detections import Detections
 
 
-def make_onnx_detector(path: Path, output: np.ndarray, *, hw: tuple[int, int] = (192, 320),
+def make_onnx_detector(path: Path, output: np.ndarray, *, hw: tuple[int | str, int | str] = (192, 320),
                        dynamic_batch: bool = True, batch: int | None = None,
                        out_dims: list[int | str] | None = None, half: bool = False,
-                       names: dict[int, str] | None = None) -> Path:
+                       metadata: dict[str, str] | None = None) -> Path:
     """An ONNX model [B, 3, H, W] -> `output` broadcast over the batch (input-dependent by a zero term).
 
     `batch` fixes the batch size (default 1 when not `dynamic_batch`); `out_dims` overrides the output dims the model
     declares after the batch (symbolic names as a dynamic export has); `half` makes input and output float16, as a
-    half=True export; `names` is stored as Ultralytics' `names` metadata.
+    half=True export; `metadata` is stored as the model's metadata (Ultralytics: names, imgsz, ...). Symbolic `hw`
+    names make a dynamic-input model.
     """
     dtype, elem = (np.float16, TensorProto.FLOAT16) if half else (np.float32, TensorProto.FLOAT)
     const = numpy_helper.from_array(output.astype(dtype)[None], name="C")
@@ -60,8 +61,8 @@ def make_onnx_detector(path: Path, output: np.ndarray, *, hw: tuple[int, int] = 
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    if names is not None:
-        helper.set_model_props(model, {"names": repr(names)})
+    if metadata is not None:
+        helper.set_model_props(model, metadata)
     onnx.save(model, str(path))
     return path
 

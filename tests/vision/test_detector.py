@@ -152,7 +152,7 @@ def test_class_map_ids_beyond_the_model_are_refused_at_load(tmp_path) -> None:
 
 def test_class_map_checked_against_names_metadata_when_dims_are_symbolic(tmp_path) -> None:
     path = make_onnx_detector(tmp_path / "e.onnx", np.zeros((300, 6), np.float32), out_dims=["k", "six"],
-                              names={0: "car", 1: "truck"})
+                              metadata={"names": repr({0: "car", 1: "truck"})})
     with pytest.raises(ModelError, match=r"model's 2 classes"):
         OnnxDetector(DetectorConfig(model=path, class_map={0: "car", 3: "motorcycle"}))
 
@@ -179,3 +179,10 @@ def test_inference_failure_is_a_one_line_model_error(tmp_path) -> None:
     with pytest.raises(ModelError, match="expected inference to run, found") as err:
         det.detect([np.zeros((360, 640, 3), np.uint8)])
     assert "\n" not in str(err.value)
+
+
+def test_dynamic_input_model_runs_at_the_size_it_was_exported_at_unless_told(tmp_path) -> None:
+    path = make_onnx_detector(tmp_path / "dyn.onnx", raw_output([], [], nc=4), hw=("height", "width"),
+                              metadata={"imgsz": "[256, 448]", "names": repr({0: "car", 1: "truck", 2: "bus", 3: "m"})})
+    assert OnnxDetector(DetectorConfig(model=path, threads=1)).input_hw == (256, 448)
+    assert OnnxDetector(DetectorConfig(model=path, threads=1, input_size=640)).input_hw == (640, 640)

@@ -51,7 +51,14 @@ class Opener:
 
 @pytest.mark.parametrize(
     ("source", "parsed", "live"),
-    [("0", 0, True), ("rtsp://cam/1", "rtsp://cam/1", True), ("clip.mp4", "clip.mp4", False)],
+    [
+        ("0", 0, True),
+        ("rtsp://cam/1", "rtsp://cam/1", True),
+        ("rtmp://relay/live/cam1", "rtmp://relay/live/cam1", True),
+        ("srt://10.0.0.7:9000", "srt://10.0.0.7:9000", True),
+        ("/dev/video2", "/dev/video2", True),
+        ("clip.mp4", "clip.mp4", False),
+    ],
 )
 def test_parse_source(source, parsed, live) -> None:
     assert parse_source(source) == parsed and is_live(parse_source(source)) == live
