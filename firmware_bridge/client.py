@@ -7,6 +7,7 @@ becomes `BridgeTimeout`. Values are raw MIB integers here; `ntcip.ObjectDef` con
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,14 @@ class SnmpClient:
     sleep: Callable[[float], None] = time.sleep
     stats: ClientStats = field(default_factory=ClientStats)
     _request_id: int = 0
+    # one exchange at a time: a release sent from the main thread at shutdown waits for the bridge thread's
+    # request in flight instead of interleaving with it on the link (and swallowing its reply)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def worst_case_s(self, retries: int | None = None) -> float:
+        """The longest one request can take: every try timed out, with the backoffs between them."""
+        tries = 1 + (self.retries if retries is None else retries)
+        return tries * self.timeout_s + sum(self.backoff_s * 2**k for k in range(tries - 1))
 
     def get(self, oids: Sequence[Oid]) -> list[Value]:
         reply = self.request(PduType.GET, [VarBind(o) for o in oids])
@@ -75,6 +84,10 @@ class SnmpClient:
             BridgeRejected: the response carries an SNMP error status.
             BridgeLinkError: the link failed.
         """
+        with self._lock:
+            return self._exchange(pdu_type, varbinds, retries)
+
+    def _exchange(self, pdu_type: PduType, varbinds: Sequence[VarBind], retries: int | None) -> SnmpMessage:
         self._request_id = self._request_id % 0x7FFFFFFF + 1
         msg = SnmpMessage(pdu_type, self.community, self._request_id, tuple(varbinds))
         payload = encode_message(msg)

@@ -96,11 +96,17 @@ class BridgeWorker:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread, then release control and close the link (also if the thread is stuck)."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop the thread, then release control and close the link (also if the thread is stuck).
+
+        Waits for the thread up to `timeout_s` (default: two of the client's worst-case requests, at least 5 s);
+        the release then waits for any request still in flight (the client sends one at a time).
+        """
         self._stop.set()
         with self._cond:
             self._cond.notify()
+        if timeout_s is None:
+            timeout_s = max(5.0, 2 * self.bridge.client.worst_case_s())
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         released = self.bridge.realtime.active

@@ -105,3 +105,30 @@ def test_config_file_values_are_checked_with_command_line_options(tmp_path, caps
     assert main(["bridge", "hold", "2,6", "--config", str(cfg), "--backup-time", "65535", "--seconds", "1"]) == 2
     err = capsys.readouterr().err
     assert f"{cfg} with command-line options" in err and "backup_time_s" in err and err.count("\n") == 1
+
+
+def test_client_shared_by_two_threads_gets_every_reply(emulator: tuple[VirtualController, list[str]]) -> None:
+    """At shutdown the main thread releases while the bridge thread may still be mid-request on the same link."""
+    from firmware_bridge.client import SnmpClient
+    from firmware_bridge.ntcip import oid_of
+    from firmware_bridge.transport import open_link
+
+    _, conn = emulator
+    link = open_link(conn[1])
+    client = SnmpClient(link, COMMUNITY.encode(), timeout_s=0.5, retries=0)
+    errors: list[Exception] = []
+
+    def reads() -> None:
+        for _ in range(60):
+            try:
+                assert client.get([oid_of("unitBackupTime")]) == [10]
+            except Exception as exc:  # a reply taken by the other thread shows as a timeout here
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reads) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    link.close()
+    assert errors == []
