@@ -59,6 +59,9 @@ class SafetyGuard:
         self._stage = Stage.GREEN
         self._stage_elapsed = 0.0
         self._green_elapsed = 0.0
+        # how long the green has run on: a switch on which no link loses or gains right of way (to a twin of the
+        # green, or a narrower one) starts a new phase but does not restart the max-green clock
+        self._run_elapsed = 0.0
         self._red_wait = [0.0] * model.n_phases
         self._last_s = now_s
         self._last_state = model.phases[self._phase].state
@@ -104,11 +107,13 @@ class SafetyGuard:
 
     def _advance(self, dt: float) -> None:
         self._stage_elapsed += dt
+        served = self.model.covered(self._phase) if self._stage is Stage.GREEN else ()
         for k in range(self.model.n_phases):
-            if not (self._stage is Stage.GREEN and k == self._phase):
+            if k not in served:
                 self._red_wait[k] += dt
         if self._stage is Stage.GREEN:
             self._green_elapsed += dt
+            self._run_elapsed += dt
             return
         leaving = self.model.phases[self._phase]
         if self._stage is Stage.YELLOW and self._stage_elapsed >= leaving.yellow_s - _EPS:
@@ -130,9 +135,9 @@ class SafetyGuard:
             if want != self._phase:
                 self.overrides["max_red"] += 1
             want = starving
-        at_max = self._green_elapsed >= phase.max_green_s - _EPS
-        if at_max and want == self._phase:
-            if requested == self._phase:
+        at_max = self._run_elapsed >= phase.max_green_s - _EPS
+        if at_max and not self.model.losing_links(self._phase, want):  # staying, or a switch that changes nothing
+            if requested == self._phase or not self.model.losing_links(self._phase, requested):
                 self.overrides["max_green"] += 1
             want = self._next_with_demand(demand)
         if want == self._phase:
@@ -151,17 +156,21 @@ class SafetyGuard:
         return max_red_due(self.model, self._phase, self._green_elapsed, self._red_wait, demand, first=first)
 
     def _next_with_demand(self, demand: Sequence[bool] | None) -> int:
+        """The next phase in sequence that has demand and takes right of way from some current green link."""
         n = self.model.n_phases
-        for step in range(1, n):
-            k = (self._phase + step) % n
+        ending = [(self._phase + step) % n for step in range(1, n)]
+        ending = [k for k in ending if self.model.losing_links(self._phase, k)] or ending
+        for k in ending:
             if demand is None or demand[k]:
                 return k
-        return self.model.next_in_sequence(self._phase)
+        return ending[0] if ending else self.model.next_in_sequence(self._phase)
 
     def _begin_clearance(self, target: int) -> None:
         self._target = target
         if not self.model.losing_links(self._phase, target):
-            self._start_green()  # nothing loses right of way: no change interval is needed
+            # nothing loses right of way: no change interval is needed; and when nothing gains it either (a twin or
+            # a narrower green) the green runs on, so its max-green clock does too
+            self._start_green(run_on=target in self.model.covered(self._phase))
             return
         self._enter(Stage.YELLOW)
 
@@ -169,10 +178,13 @@ class SafetyGuard:
         self._stage = stage
         self._stage_elapsed = 0.0
 
-    def _start_green(self) -> None:
+    def _start_green(self, *, run_on: bool = False) -> None:
         self._phase = self._target
-        self._red_wait[self._phase] = 0.0
+        for k in self.model.covered(self._phase):
+            self._red_wait[k] = 0.0
         self._green_elapsed = 0.0
+        if not run_on:
+            self._run_elapsed = 0.0
         self._enter(Stage.GREEN)
 
     def _state_string(self) -> str:
@@ -203,10 +215,11 @@ def max_red_due(
     """
     phases = model.phases
     cur = phases[phase]
+    served = model.covered(phase)
     due = sorted(
         (model.max_red_s - wait, k)
         for k, wait in enumerate(red_wait_s)
-        if k != phase and (demand is None or demand[k])
+        if k not in served and (demand is None or demand[k])
     )
     if not due:
         return None

@@ -182,14 +182,16 @@ class SafetyMonitor:
         if self._kind is not _Kind.GREEN or self._from_phase is None or self._long_reported:
             return
         phase = self.model.phases[self._from_phase]
-        if now_s - self._since_s > phase.max_green_s + self.tolerance_s:
+        longest = max(p.max_green_s for p in self.model.phases if p.state == phase.state)  # twins may differ
+        if now_s - self._since_s > longest + self.tolerance_s:
             self._long_reported = True
             self._flag("long_green", now_s, f"phase {phase.index} green past max {phase.max_green_s:g}s")
 
     def _check_red(self, now_s: float, demand: Sequence[bool] | None) -> None:
-        green = self._from_phase if self._kind is _Kind.GREEN else None
+        # a phase is served while any green that covers it shows (its twin in a program that repeats a green)
+        green = self.model.covered(self._from_phase) if self._kind is _Kind.GREEN and self._from_phase is not None else ()
         for k in range(self.model.n_phases):
-            if k == green or (demand is not None and not demand[k]):
+            if k in green or (demand is not None and not demand[k]):
                 self._red_since[k] = None
                 self._red_reported[k] = False
                 continue

@@ -11,7 +11,7 @@ Pure data and functions: the sim adapter reads the program from SUMO and passes 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controller.errors import SignalModelError
 
@@ -72,6 +72,7 @@ class SignalModel:
     links: tuple[Link, ...]
     phases: tuple[GreenPhase, ...]
     max_red_s: float
+    _covered: tuple[frozenset[int], ...] = field(init=False, repr=False, compare=False)
 
     @property
     def n_phases(self) -> int:
@@ -115,6 +116,25 @@ class SignalModel:
             else:
                 out.append("s" if a == "s" and b == "s" else "r")
         return "".join(out)
+
+    def covered(self, i: int) -> frozenset[int]:
+        """Phases served whenever green i shows: every link they give right of way has at least as much in i.
+
+        Always holds i itself; also its twins (a program serving the same green twice per cycle) and narrower
+        phases. Their red waits end when i's green starts, and they are not red while it shows.
+        """
+        return self._covered[i]
+
+    def __post_init__(self) -> None:
+        covered = tuple(
+            frozenset(
+                k
+                for k, p in enumerate(self.phases)
+                if all(link_rank(a) >= link_rank(b) for a, b in zip(src.state, p.state, strict=True))
+            )
+            for src in self.phases
+        )
+        object.__setattr__(self, "_covered", covered)
 
     def losing_links(self, i: int, j: int) -> frozenset[int]:
         """Links that lose right of way between green i and green j (green -> red, or 'G' -> 'g')."""

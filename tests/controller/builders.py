@@ -43,6 +43,32 @@ PERMISSIVE = (
     ProgramPhase("rrrrryrrrrry", 5),
 )
 
+# The main street served twice per cycle with the same green string (a switch between the two changes nothing).
+REPEATED = (
+    ProgramPhase("GGrrrrGGrrrr", 20),
+    ProgramPhase("yyrrrryyrrrr", 3),
+    ProgramPhase("rrrGGrrrrGGr", 20),
+    ProgramPhase("rrryyrrrryyr", 3),
+    ProgramPhase("GGrrrrGGrrrr", 20),
+    ProgramPhase("yyrrrryyrrrr", 3),
+    ProgramPhase("rrrrrGrrrrrG", 10),
+    ProgramPhase("rrrrryrrrrry", 3),
+)
+
+# A lagging cut-off: the NS lefts get 3 s of yellow while the throughs run on as a green of their own, whose own
+# clearance (4 s yellow, 2 s all-red) the lefts' links must also get when the model switches straight from the
+# first green to EW.
+PARTIAL_YELLOW = (
+    ProgramPhase("GGGrrrGGGrrr", 20),
+    ProgramPhase("GGyrrrGGyrrr", 3),
+    ProgramPhase("GGrrrrGGrrrr", 20),
+    ProgramPhase("yyrrrryyrrrr", 4),
+    ProgramPhase("rrrrrrrrrrrr", 2),
+    ProgramPhase("rrrGGGrrrGGG", 30),
+    ProgramPhase("rrryyyrrryyy", 4),
+    ProgramPhase("rrrrrrrrrrrr", 2),
+)
+
 # Eight overlapping phases in the style of RESCO's grid4x4 (NEMA-like pairs, right turns 's' on red), 3 s yellows
 # that keep links green into the next phase.
 OVERLAPPING = (

@@ -14,9 +14,24 @@ from configs.controller import ControllerParams
 from controller.guard import SafetyGuard
 from controller.monitor import SafetyMonitor
 from controller.registry import get_factory
-from tests.controller.builders import FOUR_PHASE, OVERLAPPING, PERMISSIVE, lane, make_model, measure
+from tests.controller.builders import (
+    FOUR_PHASE,
+    OVERLAPPING,
+    PARTIAL_YELLOW,
+    PERMISSIVE,
+    REPEATED,
+    lane,
+    make_model,
+    measure,
+)
 
-PROGRAMS = {"four_phase": FOUR_PHASE, "permissive": PERMISSIVE, "overlapping": OVERLAPPING}
+PROGRAMS = {
+    "four_phase": FOUR_PHASE,
+    "permissive": PERMISSIVE,
+    "overlapping": OVERLAPPING,
+    "repeated": REPEATED,
+    "partial_yellow": PARTIAL_YELLOW,
+}
 PARAMS = ControllerParams(max_red_s=90.0, max_green_s=40.0)
 
 requests = st.lists(
@@ -94,3 +109,17 @@ def test_controllers_through_guard_keep_every_invariant(name, program, seq):
     # the controllers ask for what the guard allows: they never need a max-red or max-green override
     assert guard.overrides["max_red"] == 0
     assert guard.overrides["max_green"] == 0
+
+
+def test_switching_between_identical_greens_does_not_restart_the_max_green_clock():
+    """The main street twice per cycle: a policy bouncing between the twins must still be cut at max green."""
+    model = make_model(REPEATED, PARAMS)
+    twins = [p.index for p in model.phases if p.state == "GGrrrrGGrrrr"]
+    guard = SafetyGuard(model, start_phase=twins[0], now_s=0.0)
+    mon = SafetyMonitor(model)
+    mon.observe(0.0, guard.state)
+    for t in range(1, 200):
+        other = twins[1] if guard.status.phase == twins[0] else twins[0]
+        mon.observe(float(t), guard.step(float(t), other).state)
+    assert mon.total == 0, mon.examples
+    assert guard.overrides["max_green"] >= 1
