@@ -115,13 +115,13 @@ class SafetyGuard:
             self._green_elapsed += dt
             self._run_elapsed += dt
             return
-        leaving = self.model.phases[self._phase]
-        if self._stage is Stage.YELLOW and self._stage_elapsed >= leaving.yellow_s - _EPS:
-            if leaving.all_red_s > _EPS:
+        yellow_s, all_red_s = self.model.clearance(self._phase, self._target)
+        if self._stage is Stage.YELLOW and self._stage_elapsed >= yellow_s - _EPS:
+            if all_red_s > _EPS:
                 self._enter(Stage.ALL_RED)
             else:
                 self._start_green()
-        elif self._stage is Stage.ALL_RED and self._stage_elapsed >= leaving.all_red_s - _EPS:
+        elif self._stage is Stage.ALL_RED and self._stage_elapsed >= all_red_s - _EPS:
             self._start_green()
 
     def _decide_green(self, requested: int, demand: Sequence[bool] | None) -> None:

@@ -133,18 +133,18 @@ class SafetyMonitor:
                 )
         if self._kind is _Kind.YELLOW and src is not None:
             self._yellow_s = elapsed
-            need = self.model.phases[src].yellow_s
+            need = self._need(src, 0)
             if elapsed < need - tol:
                 self._flag("short_yellow", now_s, f"after phase {src}: yellow {elapsed:g}s < {need:g}s")
         if self._kind is _Kind.ALL_RED and src is not None:
-            need = self.model.phases[src].all_red_s
+            need = self._need(src, 1)
             if elapsed < need - tol:
                 self._flag("short_all_red", now_s, f"after phase {src}: all-red {elapsed:g}s < {need:g}s")
 
         kind, targets = self._classify(state)
         if kind is _Kind.GREEN:
             j = next(iter(targets))
-            if self._kind is _Kind.YELLOW and src is not None and self.model.phases[src].all_red_s > tol:
+            if self._kind is _Kind.YELLOW and src is not None and self.model.clearance(src, j)[1] > tol:
                 self._flag("short_all_red", now_s, f"after phase {src}: all-red skipped")
             if self._kind in (_Kind.YELLOW, _Kind.ALL_RED) and j not in self._targets:
                 self._flag(
@@ -161,6 +161,11 @@ class SafetyMonitor:
         self._targets = targets
         self._state = state
         self._since_s = now_s
+
+    def _need(self, src: int, part: int) -> float:
+        """The yellow (part 0) or all-red (part 1) the switch under way needs: the least over where it may lead."""
+        targets = self._targets or set(range(self.model.n_phases)) - {src}
+        return min((self.model.clearance(src, j)[part] for j in targets), default=0.0)
 
     def _classify(self, state: str) -> tuple[_Kind, set[int]]:
         if state in self._greens:

@@ -43,6 +43,9 @@ class ProgramPhase:
     duration_s: float
     min_dur_s: float | None = None
     max_dur_s: float | None = None
+    # NEMA-type programs store only greens, their change interval in attributes: lower bounds for the clearance
+    yellow_s: float | None = None
+    red_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class SignalModel:
     links: tuple[Link, ...]
     phases: tuple[GreenPhase, ...]
     max_red_s: float
+    # (yellow_s, all_red_s) per switch i -> j where they depend on the switch (derived from a program); empty:
+    # every switch from i takes phase i's own yellow_s and all_red_s
+    transitions: tuple[tuple[tuple[float, float], ...], ...] = ()
     _covered: tuple[frozenset[int], ...] = field(init=False, repr=False, compare=False)
 
     @property
@@ -117,6 +123,18 @@ class SignalModel:
                 out.append("s" if a == "s" and b == "s" else "r")
         return "".join(out)
 
+    def clearance(self, i: int, j: int) -> tuple[float, float]:
+        """(yellow_s, all_red_s) for the switch from green i to green j; (0, 0) when no link loses right of way.
+
+        A phase's own `yellow_s`/`all_red_s` are the longest of its switches (for worst-case planning).
+        """
+        if i == j or not self.losing_links(i, j):
+            return 0.0, 0.0
+        if self.transitions:
+            return self.transitions[i][j]
+        p = self.phases[i]
+        return p.yellow_s, p.all_red_s
+
     def covered(self, i: int) -> frozenset[int]:
         """Phases served whenever green i shows: every link they give right of way has at least as much in i.
 
@@ -157,9 +175,13 @@ def derive_signal_model(
 ) -> SignalModel:
     """Build the phase model from a SUMO program.
 
-    Green phases are those with a green link and no yellow link. The yellow of a green phase is the summed
-    duration of the yellow phases that follow it, its all-red the summed duration of the all-red phases after
-    those; a yellow shorter than `yellow_s` (or missing) is lengthened to `yellow_s`, never shortened.
+    Green phases are those with a green link and no yellow link. A green phase's clearance is the longest the
+    program gives any of its links: the yellow and all-red phases that follow it in the program, and for each
+    of its green links the yellow that link gets wherever the program ends its green and the all-red after it
+    (a partial yellow that lets some links run on, or a green followed directly by another green, would
+    otherwise leave a switch straight to a conflicting phase with a shorter clearance than the program's).
+    NEMA phases' own `yellow`/`red` attributes are lower bounds too. A yellow shorter than `yellow_s` (or
+    missing) is lengthened to `yellow_s`, never shortened.
 
     Args:
         actuated_bounds: take min/max green from the program's minDur/maxDur where set.
@@ -185,17 +207,31 @@ def derive_signal_model(
         raise SignalModelError(f"junction {junction_id}: expected at least one green phase, found none")
 
     phases: list[GreenPhase] = []
-    n = len(program)
+    link_yellow, link_red = _link_clearances(program)
+    # per switch: the longest yellow and all-red the program gives any link that loses right of way, the NEMA
+    # phase's own attributes and, for the program's own successor, the change phases between them
+    table = []
+    for k in green_idx:
+        p = program[k]
+        row = []
+        for k2 in green_idx:
+            losing = [i for i, (a, b) in enumerate(zip(p.state, program[k2].state, strict=True))
+                      if link_rank(a) > link_rank(b)]  # fmt: skip
+            if k2 == k or not losing:
+                row.append((0.0, 0.0))
+                continue
+            y_s = max([yellow_s, p.yellow_s or 0.0, *(link_yellow[i] for i in losing)])
+            r_s = max([p.red_s or 0.0, *(link_red[i] for i in losing)])
+            if _next_green(program, k) == k2:
+                chain_y, chain_r = _change_after(program, k)
+                y_s, r_s = max(y_s, chain_y), max(r_s, chain_r)
+            row.append((y_s, r_s))
+        table.append(tuple(row))
     for seq, k in enumerate(green_idx):
         p = program[k]
-        y_s = r_s = 0.0
-        m = (k + 1) % n
-        while m != k and not _is_green(program[m].state):
-            if any(c in YELLOW for c in program[m].state):
-                y_s += program[m].duration_s
-            else:
-                r_s += program[m].duration_s
-            m = (m + 1) % n
+        y_s, r_s = _change_after(program, k)
+        y_s = max([y_s, *(y for y, _r in table[seq])])
+        r_s = max([r_s, *(r for _y, r in table[seq])])
         gl = frozenset(i for i, c in enumerate(p.state) if c in GREEN)
         in_lanes = tuple(dict.fromkeys(lk.in_lane for i in sorted(gl) for lk in by_index.get(i, [])))
         out_lanes = tuple(dict.fromkeys(lk.out_lane for i in sorted(gl) for lk in by_index.get(i, [])))
@@ -222,7 +258,55 @@ def derive_signal_model(
                 out_lanes=out_lanes,
             )
         )
-    return SignalModel(junction_id=junction_id, links=tuple(links), phases=tuple(phases), max_red_s=max_red_s)
+    return SignalModel(junction_id=junction_id, links=tuple(links), phases=tuple(phases), max_red_s=max_red_s,
+                       transitions=tuple(table))  # fmt: skip
+
+
+def _next_green(program: Sequence[ProgramPhase], k: int) -> int:
+    n = len(program)
+    m = (k + 1) % n
+    while m != k and not _is_green(program[m].state):
+        m = (m + 1) % n
+    return m
+
+
+def _change_after(program: Sequence[ProgramPhase], k: int) -> tuple[float, float]:
+    """The yellow and all-red phases between green k and the program's next green, summed."""
+    n = len(program)
+    y_s = r_s = 0.0
+    m = (k + 1) % n
+    while m != k and not _is_green(program[m].state):
+        if any(c in YELLOW for c in program[m].state):
+            y_s += program[m].duration_s
+        else:
+            r_s += program[m].duration_s
+        m = (m + 1) % n
+    return y_s, r_s
+
+
+def _link_clearances(program: Sequence[ProgramPhase]) -> tuple[list[float], list[float]]:
+    """Per link, the longest yellow the program gives it right after a green, and the all-red phases after that."""
+    n, width = len(program), len(program[0].state)
+    yellow, red = [0.0] * width, [0.0] * width
+    for k in range(n):
+        cur, nxt = program[k].state, program[(k + 1) % n].state
+        for i in range(width):
+            if cur[i] not in GREEN or nxt[i] not in "yY":
+                continue
+            y_s = r_s = 0.0
+            m, steps = (k + 1) % n, 0
+            while program[m].state[i] in "yY" and steps < n:
+                y_s += program[m].duration_s
+                m, steps = (m + 1) % n, steps + 1
+            while _is_all_red(program[m].state) and steps < n:
+                r_s += program[m].duration_s
+                m, steps = (m + 1) % n, steps + 1
+            yellow[i], red[i] = max(yellow[i], y_s), max(red[i], r_s)
+    return yellow, red
+
+
+def _is_all_red(state: str) -> bool:
+    return not any(c in GREEN or c in YELLOW for c in state)
 
 
 def _is_green(state: str) -> bool:

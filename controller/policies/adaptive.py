@@ -78,9 +78,7 @@ class AdaptiveController:
         self._lanes: list[LaneMeasurement | None] = []  # this step's filtered measurements
         self.headway_s = 3600.0 / params.saturation_flow_veh_h
         n = model.n_phases
-        self._clear = [
-            [p.clearance_s if model.losing_links(p.index, q) else 0.0 for q in range(n)] for p in model.phases
-        ]
+        self._clear = [[sum(model.clearance(p, q)) for q in range(n)] for p in range(n)]
         self._demand: tuple[bool, ...] | None = None
         self.last_plan: dict[str, float] = {}  # cost per candidate of the last full decision, for inspection
         self._published: PublishedPlan | None = None
@@ -136,7 +134,7 @@ class AdaptiveController:
                 cur = status.phase
                 left = max(0.0, self._clear[cur][status.target] - status.stage_elapsed_s)
                 if status.stage is Stage.ALL_RED:
-                    left = max(0.0, self.model.phases[cur].all_red_s - status.stage_elapsed_s)
+                    left = max(0.0, self.model.clearance(cur, status.target)[1] - status.stage_elapsed_s)
                 _c, windows = self._plan(arrivals, rates, cur, status.target, first_at_s=left)
         sim = _Rollout(self, arrivals, rates, cur, record=True)
         for p, start, end in windows:
