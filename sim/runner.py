@@ -26,9 +26,10 @@ from controller.coordination import UpstreamLink, UpstreamPredictor
 from controller.guard import SafetyGuard
 from controller.monitor import SafetyMonitor
 from controller.registry import NATIVE_CONTROLLERS, get_factory
-from controller.signal_model import SignalModel, derive_signal_model
+from controller.signal_model import ProgramPhase, SignalModel, derive_signal_model
 from sim.actuation import Actuator, make_actuator
 from sim.backend import load_api
+from sim.errors import SimError
 from sim.metrics import parse_tripinfo, trip_metrics
 from sim.sources import make_source
 from sim.sumo_bin import sumo_binary
@@ -247,9 +248,33 @@ class _Loop:
         return statistics.median(self._decision_s) * 1000.0 if self._decision_s else None
 
 
+_ACTUATED_TYPES = (3, 4, 5)  # TRAFFICLIGHT_TYPE_ACTUATED, _NEMA, _DELAYBASED (the same in libsumo and traci)
+
+
 def _model_for(api: Any, tls_id: str, info: SignalInfo, params: ControllerParams) -> SignalModel:
+    """The model of the program SUMO is running: read from SUMO itself, so a program loaded from an additional
+    file (or replacing the net's under the same id) is the one used, not the net's first.
+
+    Raises:
+        SimError: SUMO reports no logic for the program it runs.
+    """
     program_id = api.trafficlight.getProgram(tls_id)
-    program = info.programs.get(program_id) or next(iter(info.programs.values()))
+    logic = next((lg for lg in api.trafficlight.getAllProgramLogics(tls_id) if lg.programID == program_id), None)
+    if logic is None:
+        raise SimError(f"signal {tls_id}: expected the logic of its running program {program_id!r}, found none")
+    # the net's NEMA yellow/red attributes, which SUMO's API does not report, where the phase is the net's own
+    in_net = {(ph.state, ph.duration_s): ph for ph in info.programs.get(program_id, ())}
+    program = []
+    for ph in logic.phases:
+        net_ph = in_net.get((ph.state, float(ph.duration)))
+        program.append(ProgramPhase(
+            state=ph.state,
+            duration_s=float(ph.duration),
+            min_dur_s=float(ph.minDur) if ph.minDur >= 0 else None,
+            max_dur_s=float(ph.maxDur) if ph.maxDur >= 0 else None,
+            yellow_s=net_ph.yellow_s if net_ph else None,
+            red_s=net_ph.red_s if net_ph else None,
+        ))  # fmt: skip
     return derive_signal_model(
         tls_id,
         info.links,
@@ -258,7 +283,7 @@ def _model_for(api: Any, tls_id: str, info: SignalInfo, params: ControllerParams
         max_green_s=params.max_green_s,
         max_red_s=params.max_red_s,
         yellow_s=params.yellow_s,
-        actuated_bounds=info.program_types.get(program_id) == "actuated",
+        actuated_bounds=int(logic.type) in _ACTUATED_TYPES,
     )
 
 

@@ -9,6 +9,7 @@ reads SUMO files and hands plain values to controller/.
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def read_topology(net_file: Path, *, range_m: float) -> NetTopology:
         net = sumolib.net.readNet(str(net_file), withPrograms=True, withInternal=False)
     except Exception as exc:  # sumolib raises bare parser errors
         raise ScenarioError(f"{net_file}: expected a SUMO .net.xml, found unreadable network ({exc})") from exc
+    nema = _phase_change_attributes(net_file)
     controlled_in: set[str] = set()
     for tls in net.getTrafficLights():
         for in_lane, _out, _idx in tls.getConnections():
@@ -72,14 +74,17 @@ def read_topology(net_file: Path, *, range_m: float) -> NetTopology:
         links = tuple(Link(index=idx, in_lane=i.getID(), out_lane=o.getID()) for i, o, idx in conns)
         programs, types = {}, {}
         for pid, prog in tls.getPrograms().items():
+            change = nema.get((tls.getID(), pid), [])
             programs[pid] = tuple(
                 ProgramPhase(
                     state=ph.state,
                     duration_s=float(ph.duration),
                     min_dur_s=None if ph.minDur is None or ph.minDur < 0 else float(ph.minDur),
                     max_dur_s=None if ph.maxDur is None or ph.maxDur < 0 else float(ph.maxDur),
+                    yellow_s=change[k][0] if k < len(change) else None,
+                    red_s=change[k][1] if k < len(change) else None,
                 )
-                for ph in prog.getPhases()
+                for k, ph in enumerate(prog.getPhases())
             )
             types[pid] = prog.getType()
         in_lanes = list(dict.fromkeys(i.getID() for i, _o, _x in conns))
@@ -95,6 +100,28 @@ def read_topology(net_file: Path, *, range_m: float) -> NetTopology:
             lane_lengths=lengths,
         )
     return NetTopology(net_file=net_file, signals=signals, feeds=_feeds(net, controlled_in))
+
+
+def _phase_change_attributes(net_file: Path) -> dict[tuple[str, str], list[tuple[float | None, float | None]]]:
+    """Per (tls, program), each phase's `yellow` and `red` attributes (NEMA programs), which sumolib drops."""
+    out: dict[tuple[str, str], list[tuple[float | None, float | None]]] = {}
+    for _event, el in ET.iterparse(str(net_file)):
+        if el.tag != "tlLogic":
+            if el.tag not in ("phase", "param"):
+                el.clear()
+            continue
+        phases = [(_opt_float(ph.get("yellow")), _opt_float(ph.get("red"))) for ph in el.iter("phase")]
+        if any(y is not None or r is not None for y, r in phases):
+            out[(el.get("id", ""), el.get("programID", ""))] = phases
+        el.clear()
+    return out
+
+
+def _opt_float(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 # a lane's departures split over its links in proportion to these (turn counts are unknown: straight movements
