@@ -100,7 +100,7 @@ def load_config(path: str | Path) -> tuple[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping at the top level, found {type(data).__name__}")
     kind = data.get("kind")
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:
         raise ConfigError(f"{p}: kind: expected one of {sorted(MODELS)}, found {kind!r}")
     body = {k: v for k, v in data.items() if k != "kind"}
     return kind, _validate(p, body, MODELS[kind])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from configs.controller import ControllerParams
 from configs.errors import ConfigError
@@ -87,6 +89,11 @@ def _compare(args: argparse.Namespace) -> int:
     if args.begin is not None and args.end is not None and args.end <= args.begin:
         raise ConfigError(f"--end: expected a time after --begin ({args.begin}), found {args.end}")
     params = load_yaml_model(args.params, ControllerParams) if args.params else ControllerParams()
+    # outputs checked before an hour of simulation, not after it
+    if args.json:
+        _check_output_file("--json", args.json)
+    if args.report:
+        _check_output_dir("--report", args.report)
     result, wall = _run(
         args.scenario, args.controllers, args.seeds,
         begin_s=args.begin, end_s=args.end, params=params, workers=args.workers,
@@ -94,14 +101,43 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print_compare_table(result, wall_s=wall)
     if args.json:
-        _write_atomic(args.json, json.dumps(result.to_json(), indent=2))
+        _write_atomic(args.json, json.dumps(_no_nan(result.to_json()), indent=2, allow_nan=False))
         print(f"wrote {args.json}")
     if args.report:
         from sim.report import write_report
 
-        for path in write_report(result, args.report):
+        try:
+            paths = write_report(result, args.report)
+        except OSError as exc:
+            raise ConfigError(f"--report {args.report}: expected a writable folder, found {exc.strerror}") from exc
+        for path in paths:
             print(f"wrote {path}")
     return 0
+
+
+def _no_nan(value: Any) -> Any:
+    """NaN (a metric over no trips) as JSON null: NaN is not JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def _check_output_file(flag: str, path: Path) -> None:
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: expected a file path, found a folder")
+    _check_output_dir(flag, path.parent)
+
+
+def _check_output_dir(flag: str, folder: Path) -> None:
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"{flag}: expected a folder at {existing}, found a file")
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise ConfigError(f"{flag}: expected a writable folder at {existing}, found it read-only")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -114,7 +150,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{path}: expected a writable file, found {exc.strerror or exc}") from exc

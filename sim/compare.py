@@ -12,7 +12,9 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,49 @@ class CompareResult:
         return {"scenario": self.scenario, "controllers": self.controllers}
 
 
+def run_isolated(
+    specs: Sequence[RunSpec],
+    *,
+    workers: int = 1,
+    target: Callable[[RunSpec], dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """`run_one` for each spec, each in a fresh spawned process, `workers` at a time; results as they finish.
+
+    A fresh process per run even with one worker: libsumo keeps one simulation per process and state leaks
+    between simulations run one after another in a process (measured: cologne1 fixed, seed 7, delay 43.19 s in a
+    fresh process, 43.40 s after another run in the same one).
+
+    `target` replaces `run_one` (a module-level function, for tests).
+
+    Raises:
+        SimError: a run failed (its own message, one line), or a worker died (killed, out of memory).
+    """
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, max_tasks_per_child=1) as pool:
+        futures = [pool.submit(target or _run_reporting, spec) for spec in specs]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        except BrokenProcessPool:
+            raise SimError("a simulation worker process died (killed, or out of memory?); no result for its run") from None
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _run_reporting(spec: RunSpec) -> dict[str, Any]:
+    """run_one in a worker; any failure comes back as a SimError (SUMO's own exceptions do not pickle)."""
+    try:
+        return run_one(spec)
+    except SimError:
+        raise
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise SimError(
+            f"{spec.controller} seed {spec.seed}: {type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+        ) from None
+
+
 def compare(
     scenario: str | Path,
     controllers: Sequence[str],
@@ -97,14 +142,10 @@ def compare(
     ]
     runs: list[dict[str, Any]] = []
     n = max(1, min(workers or os.cpu_count() or 1, len(specs)))
-    # Always a fresh spawned process per run, even with one worker: libsumo keeps one simulation per process and
-    # state leaks between simulations run one after another in a process (measured: cologne1 fixed, seed 7, delay
-    # 43.19 s in a fresh process, 43.40 s after another run in the same one).
-    with mp.get_context("spawn").Pool(processes=n, maxtasksperchild=1) as pool:
-        for run in pool.imap_unordered(run_one, specs):
-            runs.append(run)
-            if on_done:
-                on_done(run["controller"], run["seed"], run)
+    for run in run_isolated(specs, workers=n):
+        runs.append(run)
+        if on_done:
+            on_done(run["controller"], run["seed"], run)
     result = CompareResult(scenario=name, sumocfg=cfg)
     for ctrl in controllers:
         mine = sorted((r for r in runs if r["controller"] == ctrl), key=lambda r: r["seed"])

@@ -65,6 +65,12 @@ def run_one(spec: RunSpec, *, on_step: Callable[[Any, float], None] | None = Non
     """
     wall0 = time.perf_counter()
     cfg = read_sumocfg(spec.sumocfg)
+    begin_s = spec.begin_s if spec.begin_s is not None else (cfg.begin_s or 0.0)
+    end_s = spec.end_s if spec.end_s is not None else cfg.end_s
+    if end_s is not None and end_s <= begin_s:
+        raise SimError(f"{cfg.path.name}: expected an end after the begin ({begin_s:g} s), found end {end_s:g} s")
+    if not 0 <= spec.seed < 2**31:
+        raise SimError(f"seed: expected 0 <= seed < 2147483648 (SUMO's range), found {spec.seed}")
     topo = read_topology(cfg.net_file, range_m=spec.params.detection_range_m)
     external = spec.controller not in NATIVE_CONTROLLERS
     factory = get_factory(spec.controller) if external else None
@@ -76,6 +82,7 @@ def run_one(spec: RunSpec, *, on_step: Callable[[Any, float], None] | None = Non
             sumo_binary("sumo"),
             "-c", str(cfg.path),
             "--seed", str(spec.seed),
+            "--random", "false",  # a config's <random value="true"/> would otherwise ignore the seed
             "--time-to-teleport", "-1",
             "--tripinfo-output", str(out / "tripinfo.xml"),
             "--tripinfo-output.write-unfinished", "true",
@@ -87,18 +94,20 @@ def run_one(spec: RunSpec, *, on_step: Callable[[Any, float], None] | None = Non
         ]
         if spec.begin_s is not None:
             cmd += ["--begin", str(spec.begin_s)]
-        end_s = spec.end_s if spec.end_s is not None else cfg.end_s
         if spec.end_s is not None:
             cmd += ["--end", str(spec.end_s)]
-        api.start(cmd)
         loop = None
         try:
-            loop = _Loop(api, topo.signals, spec, factory, feeds=topo.feeds)
-            loop.run(end_s, on_step)
-        finally:
-            if loop is not None:
-                loop.close()
-            api.close()
+            api.start(cmd)
+            try:
+                loop = _Loop(api, topo.signals, spec, factory, feeds=topo.feeds)
+                loop.run(end_s, on_step)
+            finally:
+                if loop is not None:
+                    loop.close()
+                api.close()
+        except _api_errors(api) as exc:  # SUMO refused the run or died in it; its own message says why
+            raise SimError(f"{cfg.path.name}: SUMO stopped: {_first_line(exc)}") from None
         metrics = trip_metrics(parse_tripinfo(out / "tripinfo.xml"), teleports=loop.teleports)
     result: dict[str, Any] = {"seed": spec.seed, **metrics.as_dict()}
     result.update(
@@ -246,6 +255,19 @@ class _Loop:
 
     def decision_ms(self) -> float | None:
         return statistics.median(self._decision_s) * 1000.0 if self._decision_s else None
+
+
+def _api_errors(api: Any) -> tuple[type[BaseException], ...]:
+    """The SUMO API's own exception types (libsumo's TraCIException, traci's TraCIException/FatalTraCIError)."""
+    found = [getattr(api, n, None) for n in ("TraCIException", "FatalTraCIError")]
+    exceptions = getattr(api, "exceptions", None)  # the traci package keeps them in traci.exceptions
+    found += [getattr(exceptions, n, None) for n in ("TraCIException", "FatalTraCIError")] if exceptions else []
+    return tuple({t for t in found if isinstance(t, type) and issubclass(t, BaseException)})
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 _ACTUATED_TYPES = (3, 4, 5)  # TRAFFICLIGHT_TYPE_ACTUATED, _NEMA, _DELAYBASED (the same in libsumo and traci)

@@ -45,6 +45,11 @@ def read_sumocfg(path: Path) -> SumoConfig:
     if not nets[0].is_file():
         raise ScenarioError(f"{path}: net-file: expected an existing file, found no {nets[0]}")
 
+    for key in ("route-files", "additional-files"):
+        missing = [str(f) for f in files(key) if not f.is_file()]
+        if missing:
+            raise ScenarioError(f"{path}: {key}: expected existing files, found no {', '.join(missing)}")
+
     def num(key: str) -> float | None:
         try:
             return float(values[key]) if key in values else None
