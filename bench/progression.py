@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -270,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     jobs = [(sumocfg, c, s) for c in controllers for s in seeds]
-    with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+    # a fresh process per run: libsumo state leaks between simulations run one after another in a process
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=ctx, max_tasks_per_child=1) as pool:
         runs = list(pool.map(_run, jobs))
     per: dict[str, list[ProgressionStats]] = {c: [] for c in controllers}
     stops: dict[str, list[float]] = {c: [] for c in controllers}
