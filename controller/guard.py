@@ -18,7 +18,7 @@ from enum import Enum
 
 from controller.signal_model import SignalModel
 
-__all__ = ["SafetyGuard", "SignalCommand", "SignalStatus", "Stage", "max_red_due"]
+__all__ = ["SafetyGuard", "SignalCommand", "SignalStatus", "Stage", "max_red_due", "next_ending"]
 
 _EPS = 1e-6
 
@@ -58,10 +58,9 @@ class SafetyGuard:
         self._target = self._phase
         self._stage = Stage.GREEN
         self._stage_elapsed = 0.0
+        # how long the green has run: a switch on which no link loses or gains right of way (to a twin of the
+        # green, or a narrower one) starts a new phase but the same green runs on, so the clock does not restart
         self._green_elapsed = 0.0
-        # how long the green has run on: a switch on which no link loses or gains right of way (to a twin of the
-        # green, or a narrower one) starts a new phase but does not restart the max-green clock
-        self._run_elapsed = 0.0
         self._red_wait = [0.0] * model.n_phases
         self._last_s = now_s
         self._last_state = model.phases[self._phase].state
@@ -113,7 +112,6 @@ class SafetyGuard:
                 self._red_wait[k] += dt
         if self._stage is Stage.GREEN:
             self._green_elapsed += dt
-            self._run_elapsed += dt
             return
         yellow_s, all_red_s = self.model.clearance(self._phase, self._target)
         if self._stage is Stage.YELLOW and self._stage_elapsed >= yellow_s - _EPS:
@@ -135,7 +133,7 @@ class SafetyGuard:
             if want != self._phase:
                 self.overrides["max_red"] += 1
             want = starving
-        at_max = self._run_elapsed >= phase.max_green_s - _EPS
+        at_max = self._green_elapsed >= phase.max_green_s - _EPS
         if at_max and not self.model.losing_links(self._phase, want):  # staying, or a switch that changes nothing
             if requested == self._phase or not self.model.losing_links(self._phase, requested):
                 self.overrides["max_green"] += 1
@@ -156,20 +154,13 @@ class SafetyGuard:
         return max_red_due(self.model, self._phase, self._green_elapsed, self._red_wait, demand, first=first)
 
     def _next_with_demand(self, demand: Sequence[bool] | None) -> int:
-        """The next phase in sequence that has demand and takes right of way from some current green link."""
-        n = self.model.n_phases
-        ending = [(self._phase + step) % n for step in range(1, n)]
-        ending = [k for k in ending if self.model.losing_links(self._phase, k)] or ending
-        for k in ending:
-            if demand is None or demand[k]:
-                return k
-        return ending[0] if ending else self.model.next_in_sequence(self._phase)
+        return next_ending(self.model, self._phase, demand)
 
     def _begin_clearance(self, target: int) -> None:
         self._target = target
         if not self.model.losing_links(self._phase, target):
             # nothing loses right of way: no change interval is needed; and when nothing gains it either (a twin or
-            # a narrower green) the green runs on, so its max-green clock does too
+            # a narrower green) the green runs on, and so does its clock (min and max green)
             self._start_green(run_on=target in self.model.covered(self._phase))
             return
         self._enter(Stage.YELLOW)
@@ -182,9 +173,8 @@ class SafetyGuard:
         self._phase = self._target
         for k in self.model.covered(self._phase):
             self._red_wait[k] = 0.0
-        self._green_elapsed = 0.0
         if not run_on:
-            self._run_elapsed = 0.0
+            self._green_elapsed = 0.0
         self._enter(Stage.GREEN)
 
     def _state_string(self) -> str:
@@ -193,6 +183,20 @@ class SafetyGuard:
         if self._stage is Stage.YELLOW:
             return self.model.yellow_state(self._phase, self._target)
         return self.model.all_red_state(self._phase, self._target)
+
+
+def next_ending(model: SignalModel, cur: int, demand: Sequence[bool] | None) -> int:
+    """The next phase in sequence that takes right of way from green `cur`, preferring one with demand.
+
+    Where the guard goes when a green reaches its maximum; controllers ask for the same.
+    """
+    n = model.n_phases
+    ahead = [(cur + step) % n for step in range(1, n)]
+    ending = [k for k in ahead if model.losing_links(cur, k)] or ahead
+    for k in ending:
+        if demand is None or demand[k]:
+            return k
+    return ending[0] if ending else model.next_in_sequence(cur)
 
 
 def max_red_due(

@@ -5,9 +5,10 @@
 - `FlowEstimator`: smoothed arrival flow per lane from successive measurements, by conservation
   (arrivals = change in vehicles in the zone + vehicles that crossed the stop line).
 - `DemandTracker`: the demand vector the guard's max-red bound and the monitor use. A phase has demand when a
-  vehicle waits on a lane it serves that no green has served since that phase's own green ended. So a movement
-  that another phase already serves (overlapping phases, shared lanes) does not force a redundant phase, while
-  any lane left unserved is bounded by max_red_s: the bound is per movement, expressed through phases.
+  vehicle waits on a lane it serves that no green has served, for every link the phase gives that lane, since
+  that phase's own green ended. So a movement that another phase already serves (overlapping phases) does not
+  force a redundant phase, while any movement left unserved (a protected left from a lane the through phase
+  also serves) is bounded by max_red_s: the bound is per movement, expressed through phases.
 
 Pure computation over measurements: no SUMO, no clock.
 """
@@ -18,11 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from configs.controller import ControllerParams
-from controller.guard import SignalStatus, Stage, max_red_due
+from controller.guard import SignalStatus, Stage, max_red_due, next_ending
 from controller.measurement import LaneMeasurement, OutgoingMeasurement
 from controller.signal_model import SignalModel, link_rank
 
 __all__ = ["DemandTracker", "FlowEstimator", "LaneTable", "bounded_switch", "status_at"]
+
+_EPS = 1e-6
 
 
 class LaneTable:
@@ -127,16 +130,33 @@ class FlowEstimator:
 
 
 class DemandTracker:
-    """Which phases have demand in the sense of the max-red bound (see the module docstring)."""
+    """Which phases have demand in the sense of the max-red bound (see the module docstring).
+
+    Service is tracked per lane and phase: a green serves lane i on behalf of phase p only if it gives right of
+    way to every link of lane i that p does. A lane shared by a through (one phase) and a protected left (another)
+    is not served for the left by the through's green, so the left stays bounded by max red.
+    """
 
     def __init__(self, table: LaneTable) -> None:
         self.table = table
-        self._last_served_s: list[float | None] = [None] * len(table.lanes)
+        model = table.model
+        index = {lane: i for i, lane in enumerate(table.lanes)}
+        green = [
+            [frozenset(lk.index for lk in model.links if index[lk.in_lane] == i and ph.state[lk.index] in "Gg")
+             for i in range(len(table.lanes))]
+            for ph in model.phases
+        ]  # fmt: skip
+        # per green phase q: the (p, lane) pairs its green serves
+        self._serves: list[list[tuple[int, int]]] = [
+            [(p, i) for p, lanes in enumerate(table.served) for i in lanes if green[p][i] <= green[q][i]]
+            for q in range(model.n_phases)
+        ]
+        self._last_served_s: list[list[float | None]] = [[None] * len(table.lanes) for _ in table.served]
 
     def update(self, status: SignalStatus) -> None:
         if status.stage is Stage.GREEN:
-            for i in self.table.served[status.phase]:
-                self._last_served_s[i] = status.now_s
+            for p, i in self._serves[status.phase]:
+                self._last_served_s[p][i] = status.now_s
 
     def demand(self, status: SignalStatus, counts: Sequence[int]) -> tuple[bool, ...]:
         now = status.now_s
@@ -146,12 +166,8 @@ class DemandTracker:
                 out.append(any(counts[i] > 0 for i in lanes))
                 continue
             since = now - status.red_wait_s[p] + 1.5  # served after this: no longer waiting on phase p
-            out.append(
-                any(
-                    counts[i] > 0 and ((last := self._last_served_s[i]) is None or last < since)
-                    for i in lanes
-                )
-            )
+            served = self._last_served_s[p]
+            out.append(any(counts[i] > 0 and ((last := served[i]) is None or last < since) for i in lanes))
         return tuple(out)
 
 
@@ -181,7 +197,12 @@ def bounded_switch(
     The guard applies the same rule (`max_red_due` with `first`); asking for its answer keeps the controller's
     plan and the shown signals the same, with no override.
     """
-    if wanted == status.phase:
+    cur = status.phase
+    if status.green_elapsed_s >= model.phases[cur].max_green_s - _EPS and not model.losing_links(cur, wanted):
+        # at max green, staying or a switch that changes nothing (a twin green) is not allowed: the guard would
+        # end the green towards the next phase that takes right of way, so ask for that
+        wanted = next_ending(model, cur, demand)
+    if wanted == cur:
         return wanted
-    urgent = max_red_due(model, status.phase, status.green_elapsed_s, status.red_wait_s, demand, first=wanted)
+    urgent = max_red_due(model, cur, status.green_elapsed_s, status.red_wait_s, demand, first=wanted)
     return wanted if urgent is None else urgent

@@ -51,3 +51,29 @@ def test_yellow_never_below_the_configured_floor_nor_the_program(program_yellow_
     model = derive_signal_model("J", four_way_links(), program, min_green_s=5, max_green_s=60, max_red_s=120,
                                 yellow_s=3.0)  # fmt: skip
     assert model.clearance(0, 1)[0] == max(3.0, program_yellow_s)
+
+
+@pytest.mark.parametrize("name", ["adaptive", "max-pressure", "webster"])
+def test_a_left_sharing_its_lane_with_the_through_is_still_bounded_by_max_red(name: str) -> None:
+    """Lane A: through (link 0, phase 0) and protected left (link 1, phase 1); lane B: phase 2. Queues never
+    clear (a left-turner at the head of A blocks it), so only the max-red bound can bring phase 1 round."""
+    from configs.controller import ControllerParams
+    from controller.measurement import IntersectionMeasurement, LaneMeasurement
+    from controller.registry import get_factory
+    from controller.signal_model import Link
+
+    program = [ProgramPhase("Grr", 20), ProgramPhase("yrr", 3), ProgramPhase("rGr", 10), ProgramPhase("ryr", 3),
+               ProgramPhase("rrG", 20), ProgramPhase("rry", 3)]  # fmt: skip
+    links = [Link(0, "A", "X"), Link(1, "A", "Y"), Link(2, "B", "Z")]
+    model = derive_signal_model("J", links, program, min_green_s=5, max_green_s=60, max_red_s=120, yellow_s=3)
+    ctrl = get_factory(name)(model, ControllerParams())
+    guard, mon = SafetyGuard(model), SafetyMonitor(model)
+    mon.observe(0.0, guard.state)
+    worst = 0.0
+    for t in range(1, 1200):
+        m = IntersectionMeasurement("J", float(t), {lane: LaneMeasurement(lane, 6, 6, queue_m=40.0, occupancy=0.3)
+                                                    for lane in ("A", "B")})  # fmt: skip
+        cmd = guard.step(float(t), ctrl.decide(m, guard.status), ctrl.demand(m))
+        mon.observe(float(t), cmd.state, None)  # judged as if every movement always waits
+        worst = max(worst, cmd.status.red_wait_s[1])
+    assert worst <= 120.0 and mon.total == 0, mon.examples
