@@ -299,7 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         cfg = cfg.model_copy(update={"threads": args.threads})
     detector = OnnxDetector(cfg)
-    print(f"model {cfg.model} input {detector.input_hw} layout {detector.layout or 'judged from the first output'}; tracker {args.tracker}",
+    layout = detector.layout or "judged from the first output"
+    print(f"model {cfg.model} input {detector.input_hw} layout {layout}; tracker {args.tracker}",
           file=sys.stderr)
     acc, frames, cams = run_accuracy(detector, quick=args.quick, tracker=args.tracker, n_frames=args.frames,
                                      samples=Path(args.samples) if args.samples else None)

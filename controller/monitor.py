@@ -194,7 +194,8 @@ class SafetyMonitor:
 
     def _check_red(self, now_s: float, demand: Sequence[bool] | None) -> None:
         # a phase is served while any green that covers it shows (its twin in a program that repeats a green)
-        green = self.model.covered(self._from_phase) if self._kind is _Kind.GREEN and self._from_phase is not None else ()
+        showing = self._from_phase if self._kind is _Kind.GREEN else None
+        green = self.model.covered(showing) if showing is not None else frozenset()
         for k in range(self.model.n_phases):
             if k in green or (demand is not None and not demand[k]):
                 self._red_since[k] = None

@@ -2,9 +2,10 @@
 
 Where the controller supports dbCreateTransaction the writes go inside a transaction (the controller checks the
 whole database before using any of it); otherwise they are written directly, after reading what they replace, and
-when the controller refuses a later chunk the earlier ones are put back, so no pattern is left half new. Either way every value is read back
-and compared. What the controller refused is reported by object and value, not raised, so an engineer sees all of
-it; link failures still raise. The plan is checked locally first (each ring's splits add up to the cycle).
+when the controller refuses a later chunk the earlier ones are put back, so no pattern is left half new. Either
+way every value is read back and compared. What the controller refused is reported by object and value, not
+raised, so an engineer sees all of it; link failures still raise. The plan is checked locally first (each ring's
+splits add up to the cycle).
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def download_plan(client: SnmpClient, plan: PatternPlan, *, activate: bool = Fal
     except BridgeRejected as exc:
         rejects.append(str(exc))
         if not transaction and written:
-            rejects.append(_restore(client, [(oid, old) for (oid, _), old in zip(values[:written], before[:written], strict=True)]))
+            previous = [(oid, old) for (oid, _), old in zip(values[:written], before[:written], strict=True)]
+            rejects.append(_restore(client, previous))
     finally:
         if transaction:
             client.set([(oid_of("dbCreateTransaction"), DbTransaction.NORMAL)])

@@ -93,7 +93,9 @@ def run_isolated(
             for fut in as_completed(futures):
                 yield fut.result()
         except BrokenProcessPool:
-            raise SimError("a simulation worker process died (killed, or out of memory?); no result for its run") from None
+            raise SimError(
+                "a simulation worker process died (killed, or out of memory?); no result for its run"
+            ) from None
         finally:
             for fut in futures:
                 fut.cancel()
