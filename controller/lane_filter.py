@@ -7,10 +7,10 @@ arrival, which a coordinated junction then publishes downstream as a platoon mem
 holds what the sensor saw a moment ago for `hold_s`, where physics says it cannot have gone:
 
 - Moving vehicles are tracked along the lane (1-D, distance to the stop line): each is predicted forward at its
-  measured speed (the free speed when unknown) and matched greedily to the nearest measured vehicle within a
-  tolerance (half a step's travel plus 4 m). One the sensor lost is kept at its predicted distance for up to
-  `hold_s`, unless it would have crossed the stop line (it left) or, at red, reached the back of the queue (it is
-  queued now, and counted there).
+  measured speed and matched greedily to the nearest measured vehicle within a tolerance (half a step's travel
+  plus 4 m); one whose speed is unknown (just seen) may have stood or run at the free speed, and matches anywhere
+  in between. One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
+  crossed the stop line (it left) or reached the back of the queue (it is queued now, and counted there).
 - Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen over
   the last `hold_s` (a queue the sensor sees partly is not a queue that shrank).
 
@@ -142,6 +142,9 @@ class LaneFilter:
         Returns (the predicted vehicles nobody matched, the indices of measured vehicles nothing predicted).
         """
         predicted = [_Seen(s.distance_m - self._speed(s) * dt, s.speed_mps, s.seen_s) for s in self._moving[i]]
+        # a vehicle whose speed was unknown (just seen) may have stood still or run at the free speed: anywhere
+        # from where it was to the free-speed prediction, not only near the latter
+        reach = [self.free_speed_mps * dt if s.speed_mps is None else 0.0 for s in self._moving[i]]
         used = [False] * len(predicted)
         fresh = []
         for k, v in enumerate(lm.approaching):
@@ -149,7 +152,8 @@ class LaneFilter:
             for m, p in enumerate(predicted):
                 if used[m]:
                     continue
-                err = abs(p.distance_m - v.distance_m)
+                off = v.distance_m - p.distance_m  # > 0: behind the prediction
+                err = max(0.0, off - reach[m]) if off > 0 else -off
                 if err <= _TOL_M + 0.5 * self._speed(p) * dt and (best < 0 or err < best_err):
                     best, best_err = m, err
             if best >= 0:
@@ -164,6 +168,7 @@ class LaneFilter:
         """Whether a lost vehicle is still where it was predicted, within the hold time."""
         if now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
             return False
-        if served:
-            return p.distance_m > 0.5 * _ACCEL_MPS2 * dt * dt  # else it crossed (or may have, accelerating)
-        return p.distance_m > queue_m + _TOL_M  # else it stopped at the back of the queue and is counted there
+        if served and p.distance_m <= 0.5 * _ACCEL_MPS2 * dt * dt:
+            return False  # it crossed (or may have, accelerating)
+        # else, unless it stopped at the back of the queue (and is counted there), on green as on red
+        return served or p.distance_m > queue_m + _TOL_M

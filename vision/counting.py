@@ -89,6 +89,8 @@ class LaneCounter:
         self._tracks: dict[int, _Track] = {}
         self._polys = [z.polygon.astype(np.float32).reshape(-1, 1, 2) for z in self.zones]
         self._ends_y = [z.image_ends_y() for z in self.zones]
+        # per lane, the zone it really covers: a left bay's polygon ends where the bay does, short of zone_m
+        self._zone_m = {z.lane_id: self._reach_m(z) for z in self.zones}
 
     @classmethod
     def from_config(cls, camera: CameraConfig, *, tracker: str = "iou",
@@ -102,6 +104,14 @@ class LaneCounter:
         settings = settings or CountingSettings(hold_s=max(HOLD_S, 1.5 / camera.fps))
         return cls(zones, homography=None if camera.homography is None else np.array(camera.homography),
                    zone_m=camera.zone_m, tracker=make_tracker(tracker, camera.fps), settings=settings)
+
+    def _reach_m(self, zone: LaneZone) -> float:
+        """How far upstream of the stop line the lane's polygon reaches on the ground (zone_m at most)."""
+        if self.homography is None:
+            return self.zone_m
+        pts = cv2.perspectiveTransform(zone.polygon.reshape(-1, 1, 2).astype(np.float64), self.homography)
+        reach = float(pts.reshape(-1, 2)[:, 1].max())
+        return min(self.zone_m, reach) if reach > 1.0 else self.zone_m
 
     def zones_off_frame(self, width: int, height: int) -> list[str]:
         """Lanes whose polygon lies mostly (over half its bounding box) outside a width x height frame.
@@ -166,7 +176,8 @@ class LaneCounter:
             tr.history.append((now_s, float(ground[k, 0]), float(ground[k, 1])))
             while tr.history and tr.history[0][0] < now_s - s.speed_window_s:
                 tr.history.popleft()
-            tr.speed_mps = _fit_speed(tr.history, s.min_history_s)
+            # without a homography ground x is image pixels: only the along-lane (metre) component is a speed
+            tr.speed_mps = _fit_speed(tr.history, s.min_history_s, along_only=self.homography is None)
             if tr.speed_mps is not None:
                 if tr.queued and tr.speed_mps > s.move_speed_mps:
                     tr.queued = False
@@ -184,6 +195,7 @@ class LaneCounter:
         return {lane: self._measure(lane, trs) for lane, trs in members.items()}
 
     def _measure(self, lane: str, tracks: list[_Track]) -> LaneMeasurement:
+        zone_m = self._zone_m[lane]
         queued = [t for t in tracks if t.queued]
         moving = sorted((t for t in tracks if not t.queued), key=lambda t: t.distance_m)
         lengths = [CLASS_LENGTH_M[VEHICLE_CLASSES[t.cls]] for t in tracks]
@@ -193,13 +205,15 @@ class LaneCounter:
             vehicles=len(tracks),
             queued=len(queued),
             approaching=tuple(ApproachingVehicle(max(t.distance_m, 0.0), t.speed_mps) for t in moving),
-            queue_m=min(queue_m, self.zone_m),
-            occupancy=min(1.0, sum(lengths) / self.zone_m),
-            zone_m=self.zone_m,
+            queue_m=min(queue_m, zone_m),
+            occupancy=min(1.0, sum(lengths) / zone_m),
+            zone_m=zone_m,
         )
 
 
-def _fit_speed(history: deque[tuple[float, float, float]], min_span_s: float) -> float | None:
+def _fit_speed(
+    history: deque[tuple[float, float, float]], min_span_s: float, *, along_only: bool = False
+) -> float | None:
     """Ground speed from a least-squares line through the recent positions; None until enough history."""
     if len(history) < 3 or history[-1][0] - history[0][0] < min_span_s:
         return None
@@ -208,4 +222,4 @@ def _fit_speed(history: deque[tuple[float, float, float]], min_span_s: float) ->
     denom = float(t @ t)
     vx = float(t @ (h[:, 1] - h[:, 1].mean())) / denom
     vy = float(t @ (h[:, 2] - h[:, 2].mean())) / denom
-    return float(np.hypot(vx, vy))
+    return abs(vy) if along_only else float(np.hypot(vx, vy))

@@ -104,10 +104,12 @@ class ByteTrackAdapter:
         except ImportError as exc:
             raise VisionError("tracker 'bytetrack': expected the 'trackers' package installed, found none") from exc
         self._sv = sv
-        # thresholds lowered to the counter's detection threshold: ByteTrack's defaults (0.7) drop night detections
+        # thresholds lowered to the detector's default score cut (0.25): ByteTrack's defaults (0.7) drop night
+        # detections, and only detections above high_conf_det_threshold start a track, so it may not sit above
+        # the activation threshold (at 0.5, a vehicle detected at 0.25-0.5 was never tracked, so never queued)
         self._tracker: Any = ByteTrackTracker(
-            frame_rate=fps, lost_track_buffer=max(int(fps), 1), track_activation_threshold=0.35,
-            high_conf_det_threshold=0.5, minimum_consecutive_frames=1,
+            frame_rate=fps, lost_track_buffer=max(int(fps), 1), track_activation_threshold=0.25,
+            high_conf_det_threshold=0.25, minimum_consecutive_frames=1,
         )
 
     def update(self, detections: Detections) -> Detections:

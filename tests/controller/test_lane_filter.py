@@ -174,3 +174,16 @@ def test_adaptive_holds_the_green_for_a_platoon_the_camera_loses_for_a_frame():
             assert wanted != NS_THROUGH  # without the hold the green gaps out under the platoon
         else:
             assert wanted == expected
+
+
+def test_a_just_seen_vehicle_standing_still_is_matched_not_doubled():
+    """A camera reports a vehicle it has just found with no speed yet; standing still, it must match itself."""
+    f = _filter()
+    first = f.update(0.0, [lane("a", approaching=[(30.0, None)])], [True])[0]
+    second = f.update(1.0, [lane("a", approaching=[(30.0, None)])], [True])[0]
+    assert first.vehicles == second.vehicles == 1
+    assert _distances(second) == [30.0]
+    # and one that does run at the free speed still matches its prediction
+    f = _filter()
+    f.update(0.0, [lane("a", approaching=[(60.0, None)])], [True])
+    assert f.update(1.0, [lane("a", approaching=[(46.5, 13.5)])], [True])[0].vehicles == 1

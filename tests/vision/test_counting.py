@@ -140,3 +140,27 @@ def test_unknown_tracker_is_an_error() -> None:
 
     with pytest.raises(VisionError, match="expected 'iou' or 'bytetrack'"):
         make_tracker("sort")
+
+
+def test_a_lane_whose_polygon_ends_short_reports_the_zone_it_covers() -> None:
+    """A left bay ends 50 m before the camera's 80 m zone: its measurements must not claim the 50-80 m it never saw."""
+    lanes = {"bay": [(0, 200), (100, 200), (100, 400), (0, 400)], "L1": LANES["L1"]}  # bay: v 200..400 = 0..50 m
+    c = LaneCounter.from_config(make_camera(lanes, homography=H, zone_m=80.0))
+    m = c.update(make_detections([]), 0.0)
+    assert m["bay"].zone_m == pytest.approx(50.0) and m["L1"].zone_m == pytest.approx(80.0)
+
+
+def test_without_homography_sideways_drift_is_not_speed() -> None:
+    c = LaneCounter.from_config(make_camera(LANES, zone_m=40.0))
+    for k in range(30):  # a stopped car drifting sideways 3 px/s as a pole sways (image x is pixels, not metres)
+        m = c.update(make_detections([_car(40 + 0.3 * k, 200)]), k * 0.1)
+        if k >= 10:
+            assert m["L0"].queued == 1, k
+
+
+def test_bytetrack_tracks_a_vehicle_detected_below_half_confidence() -> None:
+    pytest.importorskip("trackers")
+    c = _counter(tracker="bytetrack")
+    for k in range(20):  # a parked car at confidence 0.40, above the detector's 0.25 cut
+        m = c.update(make_detections([_car(50, 300)], conf=0.40), k * 0.1)
+    assert m["L0"].vehicles == 1 and m["L0"].queued == 1
