@@ -118,6 +118,17 @@ class IntersectionConfig(StrictModel):
         for b in self.barriers:
             if b not in in_rings:
                 raise ValueError(f"barriers: expected phase ids from the rings, found {b}")
+        # every ring that names barriers must cross them together: as many barrier groups in each
+        groups = {
+            k: 1 + sum(1 for i, pid in enumerate(ring) if pid in self.barriers and i + 1 < len(ring))
+            for k, ring in enumerate(self.rings)
+            if any(pid in self.barriers for pid in ring)
+        }
+        if len(set(groups.values())) > 1:
+            raise ValueError(
+                "barriers: expected the same number of barrier groups in every ring that names one, found "
+                + ", ".join(f"ring {k + 1}: {n}" for k, n in groups.items())
+            )
         served = {mv for p in self.phases for mv in p.movements}
         unserved = sorted(set(movement_ids) - served)
         if unserved:

@@ -74,8 +74,8 @@ def _stages(cfg: IntersectionConfig) -> list[frozenset[int]]:
 def model_from_intersection(cfg: IntersectionConfig) -> IntersectionModel:
     """Stages, links and timing of `cfg` as a SignalModel (green stages in service order).
 
-    Stage timing is the strictest of its phases: the longest min green, yellow and red clearance; max green is
-    the shortest max of its phases but never below that min.
+    Stage timing is the strictest of its phases: the longest min green (a pedestrian phase's walk plus clearance
+    included), yellow and red clearance; max green is the shortest max of its phases but never below that min.
 
     Raises:
         SignalModelError: no lane is served by any phase (nothing to control).
@@ -109,7 +109,8 @@ def model_from_intersection(cfg: IntersectionConfig) -> IntersectionModel:
         ph = [phase_of[p] for p in sorted(stage)]
         state = "".join(chars[k])
         gl = frozenset(i for i, c in enumerate(state) if c in "Gg")
-        min_g = max(p.min_green_s for p in ph)
+        # a phase serving pedestrians holds its green for the walk and the flashing don't walk
+        min_g = max(max(p.min_green_s, p.ped_walk_s + p.ped_clear_s) for p in ph)
         greens.append(
             GreenPhase(
                 index=k,

@@ -208,10 +208,13 @@ class EdgeRuntime:
             self.tick(now)
 
     def _new_frames(self) -> list[tuple[int, Frame]]:
+        """The newest unprocessed frame of each camera that is OK: a frozen camera still delivers frames, and its
+        old picture must not pass for fresh counts (another camera may cover the same lane)."""
         out = []
+        now = self._clock()
         for i, reader in enumerate(self.readers):
             f = reader.latest()
-            if f is not None and f.seq != self._done_seq[i]:
+            if f is not None and f.seq != self._done_seq[i] and reader.health(now).state is CameraState.OK:
                 out.append((i, f))
         return out
 

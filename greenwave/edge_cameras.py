@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -82,6 +83,8 @@ class CameraReader:
         self._reconnects = 0
         self._opened_once = False
         self._frozen = False
+        self._recent_sigs: deque[bytes] = deque(maxlen=4)  # samples of the last pictures, to tell a frozen camera
+        self._same_since: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.name}", daemon=True)
 
     @property
@@ -158,8 +161,6 @@ class CameraReader:
     def _play(self, source: VideoSource) -> None:
         period_s = 0.0 if source.live else 1.0 / (source.fps or self.camera.fps)
         next_s = self._clock()
-        last_sig: bytes | None = None
-        same_since: float | None = None
         played = 0
         for _, image in source.frames():
             if self._stop.is_set():
@@ -172,13 +173,16 @@ class CameraReader:
                 elif delay < -period_s:
                     next_s = self._clock()  # fell behind (machine busy): do not burst to catch up
             now = self._clock()
+            # kept across replays and reopens: a still picture in a clip shorter than freeze_s is still frozen;
+            # and a picture that comes back as one of a few decodes (a key frame and the frames after it) is the
+            # same picture
             sig = np.ascontiguousarray(image[::16, ::16]).tobytes()
-            if sig == last_sig:
-                same_since = now if same_since is None else same_since
-                self._frozen = now - same_since >= self.settings.freeze_s
+            if sig in self._recent_sigs:
+                self._same_since = now if self._same_since is None else self._same_since
+                self._frozen = now - self._same_since >= self.settings.freeze_s
             else:
-                same_since, self._frozen = None, False
-            last_sig = sig
+                self._same_since, self._frozen = None, False
+                self._recent_sigs.append(sig)
             self._publish(image)
             played += 1
         if played == 0:

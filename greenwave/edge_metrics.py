@@ -66,10 +66,13 @@ def _fmt_labels(labels: Labels, extra: tuple[tuple[str, str], ...] = ()) -> str:
     items = labels + extra
     if not items:
         return ""
-    body = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"' for k, v in items
-    )
+    body = ",".join(f'{k}="{_escape_label(v)}"' for k, v in items)
     return "{" + body + "}"
+
+
+def _escape_label(value: str) -> str:
+    """The exposition format's label-value escapes: backslash, double quote and line feed."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _fmt_value(v: float) -> str:

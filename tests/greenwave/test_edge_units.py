@@ -51,7 +51,8 @@ def test_dual_ring_stages_pair_the_rings_inside_each_barrier() -> None:
     assert im.stage_phases == (frozenset({1, 5}), frozenset({2, 6}), frozenset({3, 7}), frozenset({4, 8}))
     through_ns = im.model.phases[1]
     assert set(through_ns.in_lanes) == {"N_right", "N_thru", "S_right", "S_thru"}
-    assert through_ns.min_green_s == 10 and through_ns.yellow_s == 4.0 and through_ns.all_red_s == 2.0
+    # min green 10 s, but its crosswalks' walk (7 s) and flashing don't walk (12 s) need 19 s
+    assert through_ns.min_green_s == 19 and through_ns.yellow_s == 4.0 and through_ns.all_red_s == 2.0
     assert (
         im.stage_of(frozenset({2, 6})) == 1
         and im.stage_of(frozenset({6})) == 1
@@ -72,8 +73,9 @@ def test_single_ring_stages_are_the_phases_in_order() -> None:
 def test_guard_on_the_config_model_keeps_min_green_then_clears() -> None:
     im = model_from_intersection(example_intersection())
     guard = SafetyGuard(im.model, start_phase=1, now_s=0.0)
-    assert guard.step(1.0, 2).status.target == 1  # NS through is inside its 10 s minimum: refused
-    cmd = guard.step(10.0, 2)
+    assert guard.step(1.0, 2).status.target == 1  # NS through is inside its 19 s minimum (walk + clearance)
+    assert guard.step(18.0, 2).status.target == 1
+    cmd = guard.step(19.0, 2)
     assert cmd.status.target == 2 and cmd.status.stage.value == "yellow"
 
 
@@ -286,3 +288,114 @@ def test_edge_run_refuses_a_duration_that_is_not_seconds(duration: str, capsys) 
         main(["edge", "run", "--config", str(ROOT / "configs" / "edge.example.yaml"), "--duration", duration])
     assert stop.value.code == 2
     assert f"--duration: expected seconds >= 0, found {duration!r}" in capsys.readouterr().err
+
+
+def test_a_pedestrian_phase_holds_its_green_for_walk_and_clearance() -> None:
+    body = yaml.safe_load((ROOT / "configs" / "intersection.example.yaml").read_text())
+    body.pop("kind")
+    for phase in body["phases"]:
+        if phase["id"] == 2:
+            phase.update(min_green_s=10.0, ped_walk_s=7.0, ped_clear_s=12.0)
+    im = model_from_intersection(IntersectionConfig.model_validate(body))
+    stage = next(k for k, phases in enumerate(im.stage_phases) if 2 in phases)
+    assert im.model.phases[stage].min_green_s == 19.0
+    guard = SafetyGuard(im.model, start_phase=stage)
+    for t in range(1, 19):
+        assert guard.step(float(t), (stage + 1) % im.model.n_phases).status.stage.value == "green", t
+
+
+def test_barriers_the_rings_do_not_cross_together_are_refused() -> None:
+    body = yaml.safe_load((ROOT / "configs" / "intersection.example.yaml").read_text())
+    body.pop("kind")
+    body["barriers"] = [2, 5, 7]  # ring 1 in two groups, ring 2 in three
+    with pytest.raises(ValueError, match="same number of barrier groups in every ring that names one"):
+        IntersectionConfig.model_validate(body)
+
+
+def test_metric_label_values_are_escaped_as_the_exposition_format_says() -> None:
+    m = Metrics()
+    m.describe("greenwave_lane_queued", "gauge", "Stopped vehicles.")
+    m.set("greenwave_lane_queued", 3, {"lane": 'N\n1 "a" \\'})
+    lines = [ln for ln in m.render().splitlines() if ln.startswith("greenwave_lane_queued")]
+    assert lines == ['greenwave_lane_queued{lane="N\\n1 \\"a\\" \\\\"} 3']
+
+
+def test_a_still_picture_in_a_short_looping_clip_is_a_frozen_camera(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from configs.vision import CameraConfig
+    from greenwave.edge_cameras import CameraReader, ReaderSettings
+
+    still = np.random.default_rng(0).integers(0, 255, (96, 160, 3), np.uint8)
+    writer = cv2.VideoWriter(str(tmp_path / "still.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 96))
+    for _ in range(5):  # half a second, replayed in a loop, shorter than freeze_s
+        writer.write(still)
+    writer.release()
+    cam = CameraConfig(name="c", source=str(tmp_path / "still.avi"),
+                       lanes=[{"lane": "L", "polygon": [(0, 0), (160, 0), (160, 96)]}])  # fmt: skip
+    reader = CameraReader(cam, settings=ReaderSettings(freeze_s=1.0, stale_s=1.0))
+    reader.start()
+    try:
+        end = time.monotonic() + 6.0
+        while time.monotonic() < end and reader.health(time.monotonic()).state.value != "frozen":
+            time.sleep(0.1)
+        assert reader.health(time.monotonic()).state.value == "frozen"
+    finally:
+        reader.stop()
+
+
+def test_a_frozen_camera_s_old_picture_does_not_pass_for_fresh_counts() -> None:
+    """Two cameras over one lane: the frozen one still delivers frames (5 cars), the live one sees it empty."""
+    import numpy as np
+
+    from configs.edge import EdgeConfig
+    from greenwave.edge import EdgeRuntime, EdgeSettings
+    from greenwave.edge_cameras import CameraHealth, CameraState, Frame
+    from tests.vision.builders import make_detections
+    from vision.detector import default_detector_config
+
+    poly = [(0, 0), (320, 0), (320, 192), (0, 192)]
+    cams = [{"name": n, "source": "0", "lanes": [{"lane": "N_thru", "polygon": poly}]} for n in ("frozen", "live")]
+    cfg = EdgeConfig(intersection=example_intersection(), cameras=cams, detector=default_detector_config(),
+                     policy="max-pressure")  # fmt: skip
+    now = [100.0]
+
+    class _Reader:
+        def __init__(self, name: str, state: CameraState) -> None:
+            self.name, self.state, self.frame = name, state, None
+
+        def publish(self) -> None:
+            seq = self.frame.seq + 1 if self.frame else 1
+            self.frame = Frame(seq, now[0], np.zeros((192, 320, 3), np.uint8))
+
+        def latest(self) -> Frame | None:
+            return self.frame
+
+        def health(self, now_s: float) -> CameraHealth:
+            return CameraHealth(self.name, self.state, 0, 0, None, None)
+
+        def start(self) -> None: ...
+
+        def stop(self) -> None: ...
+
+    frozen, live = _Reader("frozen", CameraState.FROZEN), _Reader("live", CameraState.OK)
+    five = make_detections([(10 + 50 * i, 80, 50 + 50 * i, 120) for i in range(5)])
+
+    class _Detector:
+        def detect(self, frames):
+            return [five if f is frozen.frame.image else make_detections([]) for f in frames]
+
+    rt = EdgeRuntime(cfg, detector=_Detector(), clock=lambda: now[0], settings=EdgeSettings(gather_s=0))
+    rt.readers = [frozen, live]
+    for _ in range(3):
+        live.publish()
+        rt._frame_event.set()
+        rt.process_frames(0)
+        now[0] += 0.05
+        frozen.publish()
+        rt._frame_event.set()
+        rt.process_frames(0)
+        rt.tick(now[0])
+        now[0] += 1.0
+    assert rt._counted["N_thru"].vehicles == 0
