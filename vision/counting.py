@@ -45,6 +45,7 @@ class LaneZone:
         return near, far
 
 
+_BACKWARD_M = 2.0  # a track moving this far away from the stop line in one frame has switched vehicles
 HOLD_S = 0.25  # how long a missed vehicle is still counted, at 6 frames/s and faster
 
 
@@ -172,6 +173,11 @@ class LaneCounter:
             tr = self._tracks.get(tid)
             if tr is None:
                 tr = self._tracks[tid] = _Track(cls=int(det.class_id[k]), last_seen_s=now_s)
+            if tr.history and ground[k, 1] - tr.history[-1][2] > _BACKWARD_M:
+                # traffic does not back away from the stop line: the tracker gave this track the vehicle behind
+                # (at a low frame rate a platoon member moves further than the spacing), so its history is another's
+                tr.history.clear()
+                tr.queued = False
             tr.cls, tr.last_seen_s, tr.lane, tr.distance_m = int(det.class_id[k]), now_s, lane, float(ground[k, 1])
             tr.history.append((now_s, float(ground[k, 0]), float(ground[k, 1])))
             while tr.history and tr.history[0][0] < now_s - s.speed_window_s:

@@ -164,3 +164,21 @@ def test_bytetrack_tracks_a_vehicle_detected_below_half_confidence() -> None:
     for k in range(20):  # a parked car at confidence 0.40, above the detector's 0.25 cut
         m = c.update(make_detections([_car(50, 300)], conf=0.40), k * 0.1)
     assert m["L0"].vehicles == 1 and m["L0"].queued == 1
+
+
+def test_a_track_handed_the_vehicle_behind_starts_its_speed_afresh() -> None:
+    """At 1 frame/s a platoon member moves further than the spacing and the tracker hands its track the follower;
+    traffic does not back away from the stop line, so that jump must not enter the speed fit."""
+    from vision.counting import CountingSettings
+
+    class _Scripted:  # the IoU tracker's mix-up, pinned: one id throughout
+        def update(self, detections: Detections) -> Detections:
+            return Detections(detections.xyxy, detections.confidence, detections.class_id, np.ones(len(detections), int))
+
+    settings = CountingSettings(speed_window_s=3.5, min_history_s=1.5, hold_s=0.5)
+    c = LaneCounter.from_config(make_camera(LANES, homography=H), tracker="iou", settings=settings)
+    c.tracker = _Scripted()
+    for t, metres in enumerate([20.0, 23.5, 16.5, 9.5]):  # the leader, then the follower moving at 7 m/s
+        m = c.update(make_detections([_car(50, 400 - 4 * metres)]), float(t))
+    (v,) = m["L0"].approaching
+    assert v.speed_mps == pytest.approx(7.0, abs=0.1)
