@@ -66,7 +66,7 @@ def _read_yaml(path: Path) -> Any:
 
 
 def load_yaml_model(path: str | Path, model: type[BaseModel]) -> Any:
-    """Validate a YAML file (with or without a `kind:` key) as `model`.
+    """Validate a YAML file (with or without a `kind:` key) as `model`; a `kind:` naming another model is refused.
 
     Raises:
         ConfigError: the file is missing, is not YAML, or fails validation.
@@ -74,6 +74,10 @@ def load_yaml_model(path: str | Path, model: type[BaseModel]) -> Any:
     p = Path(path)
     data = _read_yaml(p)
     if isinstance(data, dict):
+        kind = data.get("kind")
+        expected = [k for k, m in MODELS.items() if m is model]
+        if kind is not None and expected and kind not in expected:
+            raise ConfigError(f"{p}: kind: expected {expected[0]!r} here, found {kind!r}")
         data = {k: v for k, v in data.items() if k != "kind"}
     return _validate(p, data, model)
 
