@@ -323,7 +323,7 @@ class EdgeRuntime:
 
         bridge_ok = self.worker is None or self.worker.up
         if health.healthy and bridge_ok and not self.controlling:
-            self._take_control(now)
+            self._take_control(now)  # (not yet, while the controller shows no green of ours)
         elif self.controlling and not (health.healthy and bridge_ok):
             self._release(now, health.reason or f"bridge down: {self.worker.error if self.worker else ''}")
         if not self.controlling or self.guard is None or self.policy is None:
@@ -368,8 +368,17 @@ class EdgeRuntime:
             )
 
     def _take_control(self, now: float) -> None:
-        greens = self.worker.status.greens if self.worker is not None and self.worker.status else frozenset()
-        start = self.imodel.stage_of(greens) or 0
+        """Start the guard on the stage the controller shows green. With a bridge, control is taken only while it
+        shows one: mid-clearance (no green) the guard would start a green the controller has not begun, and time
+        that green's minimum from too early."""
+        if self.worker is not None:
+            status = self.worker.status
+            start = self.imodel.stage_of(status.greens) if status is not None else None
+            if start is None:
+                return
+            greens = status.greens if status is not None else frozenset()
+        else:
+            start, greens = 0, frozenset()
         self.guard = SafetyGuard(self.imodel.model, start_phase=start, now_s=now)
         self.policy = self._factory(self.imodel.model, self.config.controller)
         self.controlling = True

@@ -399,3 +399,27 @@ def test_a_frozen_camera_s_old_picture_does_not_pass_for_fresh_counts() -> None:
         rt.tick(now[0])
         now[0] += 1.0
     assert rt._counted["N_thru"].vehicles == 0
+
+
+def test_control_is_taken_only_while_the_controller_shows_one_of_our_stages() -> None:
+    from configs.edge import EdgeConfig
+    from firmware_bridge.bridge import BridgeStatus
+    from greenwave.edge import EdgeRuntime
+
+    rt = EdgeRuntime(EdgeConfig(intersection=example_intersection(), policy="max-pressure"))
+
+    class _Worker:
+        status: BridgeStatus | None = None
+
+    rt.worker = _Worker()  # type: ignore[assignment]
+    rt._take_control(0.0)
+    assert not rt.controlling  # no status read yet
+    clearing = BridgeStatus(0, 0, 0, 10, frozenset(), frozenset({4, 8}), frozenset(range(1, 9)), frozenset(), frozenset())
+    rt.worker.status = clearing
+    rt._take_control(1.0)
+    assert not rt.controlling  # mid-clearance: no green to start the guard on
+    rt.worker.status = BridgeStatus(0, 0, 0, 10, frozenset({2, 6}), frozenset(), frozenset({1, 3, 4, 5, 7, 8}),
+                                    frozenset(), frozenset())  # fmt: skip
+    rt._take_control(2.0)
+    assert rt.controlling and rt.guard is not None
+    assert rt.imodel.stage_phases[rt.guard.status.phase] == frozenset({2, 6})
