@@ -414,7 +414,8 @@ def test_control_is_taken_only_while_the_controller_shows_one_of_our_stages() ->
     rt.worker = _Worker()  # type: ignore[assignment]
     rt._take_control(0.0)
     assert not rt.controlling  # no status read yet
-    clearing = BridgeStatus(0, 0, 0, 10, frozenset(), frozenset({4, 8}), frozenset(range(1, 9)), frozenset(), frozenset())
+    none = frozenset()
+    clearing = BridgeStatus(0, 0, 0, 10, none, frozenset({4, 8}), frozenset(range(1, 9)), none, none)
     rt.worker.status = clearing
     rt._take_control(1.0)
     assert not rt.controlling  # mid-clearance: no green to start the guard on

@@ -173,7 +173,8 @@ def test_a_track_handed_the_vehicle_behind_starts_its_speed_afresh() -> None:
 
     class _Scripted:  # the IoU tracker's mix-up, pinned: one id throughout
         def update(self, detections: Detections) -> Detections:
-            return Detections(detections.xyxy, detections.confidence, detections.class_id, np.ones(len(detections), int))
+            ids = np.ones(len(detections), int)
+            return Detections(detections.xyxy, detections.confidence, detections.class_id, ids)
 
     settings = CountingSettings(speed_window_s=3.5, min_history_s=1.5, hold_s=0.5)
     c = LaneCounter.from_config(make_camera(LANES, homography=H), tracker="iou", settings=settings)
