@@ -45,7 +45,8 @@ class LaneZone:
         return near, far
 
 
-_BACKWARD_M = 2.0  # a track moving this far away from the stop line in one frame has switched vehicles
+_BACKWARD_M = 2.0  # a track moving this far away from the stop line in one frame has switched vehicles...
+_SLOW_FRAME_S = 0.5  # ...when frames are this far apart
 HOLD_S = 0.25  # how long a missed vehicle is still counted, at 6 frames/s and faster
 
 
@@ -173,9 +174,11 @@ class LaneCounter:
             tr = self._tracks.get(tid)
             if tr is None:
                 tr = self._tracks[tid] = _Track(cls=int(det.class_id[k]), last_seen_s=now_s)
-            if tr.history and ground[k, 1] - tr.history[-1][2] > _BACKWARD_M:
+            last = tr.history[-1] if tr.history else None
+            if last is not None and now_s - last[0] >= _SLOW_FRAME_S and ground[k, 1] - last[2] > _BACKWARD_M:
                 # traffic does not back away from the stop line: the tracker gave this track the vehicle behind
-                # (at a low frame rate a platoon member moves further than the spacing), so its history is another's
+                # (at a low frame rate a platoon member moves further than the spacing), so its history is another's.
+                # At a video frame rate the tracker does not mix them up, and a far vehicle's position jitters more.
                 tr.history.clear()
                 tr.queued = False
             tr.cls, tr.last_seen_s, tr.lane, tr.distance_m = int(det.class_id[k]), now_s, lane, float(ground[k, 1])
