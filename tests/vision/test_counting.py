@@ -183,3 +183,12 @@ def test_a_track_handed_the_vehicle_behind_starts_its_speed_afresh() -> None:
         m = c.update(make_detections([_car(50, 400 - 4 * metres)]), float(t))
     (v,) = m["L0"].approaching
     assert v.speed_mps == pytest.approx(7.0, abs=0.1)
+
+
+def test_at_three_frames_a_second_a_vehicle_missed_for_one_frame_is_still_counted() -> None:
+    c = LaneCounter.from_config(make_camera(LANES, homography=H, fps=3.0))
+    for k in range(4):
+        m = c.update(make_detections([_car(50, 300)]), k / 3.0)
+    assert m["L0"].vehicles == 1
+    m = c.update(make_detections([]), 4 / 3.0)  # missed for one frame
+    assert m["L0"].vehicles == 1
