@@ -210,9 +210,11 @@ def derive_signal_model(
     link_yellow, link_red = _link_clearances(program)
     # per switch: the longest yellow and all-red the program gives any link that loses right of way, the NEMA
     # phase's own attributes and, for the program's own successor, the change phases between them
+    chain = {k: _change_after(program, k) for k in green_idx}  # the change phases to the program's next green
     table = []
     for k in green_idx:
         p = program[k]
+        successor = _next_green(program, k)
         row = []
         for k2 in green_idx:
             losing = [i for i, (a, b) in enumerate(zip(p.state, program[k2].state, strict=True))
@@ -222,16 +224,14 @@ def derive_signal_model(
                 continue
             y_s = max([yellow_s, p.yellow_s or 0.0, *(link_yellow[i] for i in losing)])
             r_s = max([p.red_s or 0.0, *(link_red[i] for i in losing)])
-            if _next_green(program, k) == k2:
-                chain_y, chain_r = _change_after(program, k)
-                y_s, r_s = max(y_s, chain_y), max(r_s, chain_r)
+            if k2 == successor:
+                y_s, r_s = max(y_s, chain[k][0]), max(r_s, chain[k][1])
             row.append((y_s, r_s))
         table.append(tuple(row))
     for seq, k in enumerate(green_idx):
         p = program[k]
-        y_s, r_s = _change_after(program, k)
-        y_s = max([y_s, *(y for y, _r in table[seq])])
-        r_s = max([r_s, *(r for _y, r in table[seq])])
+        y_s = max([chain[k][0], *(y for y, _r in table[seq])])
+        r_s = max([chain[k][1], *(r for _y, r in table[seq])])
         gl = frozenset(i for i, c in enumerate(p.state) if c in GREEN)
         in_lanes = tuple(dict.fromkeys(lk.in_lane for i in sorted(gl) for lk in by_index.get(i, [])))
         out_lanes = tuple(dict.fromkeys(lk.out_lane for i in sorted(gl) for lk in by_index.get(i, [])))

@@ -323,7 +323,7 @@ class EdgeRuntime:
 
         bridge_ok = self.worker is None or self.worker.up
         if health.healthy and bridge_ok and not self.controlling:
-            self._take_control(now)  # (not yet, while the controller shows no green of ours)
+            self._take_control(now)  # waits while the controller shows no green of ours
         elif self.controlling and not (health.healthy and bridge_ok):
             self._release(now, health.reason or f"bridge down: {self.worker.error if self.worker else ''}")
         if not self.controlling or self.guard is None or self.policy is None:
@@ -371,14 +371,12 @@ class EdgeRuntime:
         """Start the guard on the stage the controller shows green. With a bridge, control is taken only while it
         shows one: mid-clearance (no green) the guard would start a green the controller has not begun, and time
         that green's minimum from too early."""
+        start, greens = 0, frozenset[int]()
         if self.worker is not None:
             status = self.worker.status
-            start = self.imodel.stage_of(status.greens) if status is not None else None
-            if start is None:
+            if status is None or (shown := self.imodel.stage_of(status.greens)) is None:
                 return
-            greens = status.greens if status is not None else frozenset()
-        else:
-            start, greens = 0, frozenset()
+            start, greens = shown, status.greens
         self.guard = SafetyGuard(self.imodel.model, start_phase=start, now_s=now)
         self.policy = self._factory(self.imodel.model, self.config.controller)
         self.controlling = True
