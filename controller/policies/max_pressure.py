@@ -1,6 +1,6 @@
 """Varaiya's max-pressure control (2013) from camera-grade measurements: a strong, simple baseline.
 
-Pressure of a phase = sum over its green links of (vehicles waiting upstream - vehicles on the exit), each lane's
+Pressure of a phase = sum over its green links of (vehicles upstream - vehicles queued on the exit), each lane's
 count shared among its links and each exit's among the links feeding it, with permissive links weighted by
 `permissive_rate`. Slotted as in Varaiya's paper: every `pressure_interval_s` of green (the first slot no shorter than
 the minimum green) the phase of maximum pressure is asked for (the current one on ties). A 10 s slot is the stronger
@@ -79,7 +79,8 @@ class MaxPressureController:
                 share = 1.0 / max(1, table.links_from[i])
                 for exit_lane in table.exits[p][i]:
                     o = out.get(exit_lane)
-                    down = o.vehicles / max(1, table.feeders.get(exit_lane, 1)) if o is not None else 0.0
+                    # Varaiya's downstream term is the exit's queue: vehicles driving away on it are no load
+                    down = o.halting / max(1, table.feeders.get(exit_lane, 1)) if o is not None else 0.0
                     pressure += rates[i] * (up * share - down)
             if pressure > best_p + _EPS or (p == cur and pressure >= best_p - _EPS):
                 best, best_p = p, pressure

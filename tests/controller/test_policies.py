@@ -79,6 +79,19 @@ def test_max_pressure_counts_the_exit():
     )
 
 
+def test_max_pressure_ignores_vehicles_driving_away_on_the_exit():
+    """Varaiya's downstream term is the exit's queue. Counting the platoon the green just released (moving, not
+    halting) cut a well-discharging phase's own pressure and ended arterial greens early: corridor travel 141 s."""
+    model = make_model()
+    busy = {"e_in_0": lane("e_in_0", queued=4), "n_in_0": lane("n_in_0", queued=4)}
+    guard = green_for(model, NS_LEFT, 10)
+    moving = {"s_out_0": OutgoingMeasurement("s_out_0", 30, 0.4, 200.0, halting=0)}
+    assert (
+        MaxPressureController(model, PARAMS).decide(measure(model, 11.0, busy, moving), guard.status)
+        == NS_THROUGH
+    )
+
+
 def test_adaptive_skips_empty_phase_and_serves_the_queue():
     model = make_model()
     ctrl = AdaptiveController(model, PARAMS)
