@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage, max_red_due, next_ending
-from controller.measurement import LaneMeasurement, OutgoingMeasurement
+from controller.measurement import ApproachingVehicle, LaneMeasurement, OutgoingMeasurement
 from controller.signal_model import SignalModel, link_rank
 
 __all__ = ["DemandTracker", "FlowEstimator", "LaneTable", "bounded_switch", "status_at"]
@@ -86,6 +86,9 @@ class LaneTable:
         return rates
 
 
+_SURE_CROSSING_MPS = 5.0  # a vehicle this fast, about to reach the line, crosses (it could not stop)
+
+
 class FlowEstimator:
     """Arrival flow per lane (veh/s), exponentially smoothed with time constant `window_s`."""
 
@@ -116,17 +119,28 @@ class FlowEstimator:
             n_before = before.vehicles if before is not None else 0
             crossed = 0
             if served[i] and before is not None:
+                fast = 0  # predicted crossers too fast to stop at the line
                 for v in before.approaching:
-                    speed = v.speed_mps if v.speed_mps is not None else self.free_speed_mps
-                    if v.distance_m - speed * dt <= 0.0:
-                        crossed += 1
-                    else:
+                    speed = self._speed(v)
+                    if v.distance_m - speed * dt > 0.0:
                         break  # nearest first: the rest are farther
-            if served[i]:
+                    crossed += 1
+                    fast += speed >= _SURE_CROSSING_MPS
                 # a vehicle that accelerated out of the queue may cross unpredicted: the zone's count fell
-                self.crossed[i] = max(crossed, n_before - n_now)
+                crossed = max(crossed, n_before - n_now)
+                # a slow one is believed only as far as the zone lost vehicles, given those that entered at its
+                # far end: a left creeping up to the line while it waits for a gap looks about to cross each second
+                entered = 0
+                if lm is not None:
+                    entered = sum(1 for v in lm.approaching if v.distance_m > lm.zone_m - self._speed(v) * dt)
+                crossed = max(fast, min(crossed, n_before + entered - n_now))
+                self.crossed[i] = crossed
             arrivals = max(0, n_now - n_before + crossed)
             self.rate_veh_s[i] += alpha * (arrivals / dt - self.rate_veh_s[i])
+
+
+    def _speed(self, v: ApproachingVehicle) -> float:
+        return v.speed_mps if v.speed_mps is not None else self.free_speed_mps
 
 
 class DemandTracker:
