@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from configs.bridge import BridgeConfig, BridgePlanConfig
 from configs.errors import ConfigError
 from configs.loader import format_validation_error, load_yaml_model
+from greenwave.argtypes import bounded_int, seconds
 
 if TYPE_CHECKING:
     from firmware_bridge.bridge import FieldBridge
@@ -40,15 +41,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     where = emu.add_mutually_exclusive_group(required=True)
     where.add_argument("--serial", metavar="DEVICE", help="device or pyserial URL, e.g. /dev/pts/3?baud=9600")
     where.add_argument("--udp", metavar="HOST:PORT", help="listen for SNMP on UDP, e.g. 127.0.0.1:1161")
-    emu.add_argument("--address", type=int, default=1, help="PMPP station address (default 1)")
+    emu.add_argument("--address", type=bounded_int(0, 0x1FFF), default=1, help="PMPP station address (default 1)")
     emu.add_argument("--community", default="public", help="SNMP community (default: the factory 'public')")
-    emu.add_argument("--backup-time", type=int, default=10, metavar="S", help="initial unitBackupTime, s")
-    emu.add_argument("--min-green-floor", type=float, default=4.0, metavar="S")
+    emu.add_argument(
+        "--backup-time", type=bounded_int(0, 65535), default=10, metavar="S", help="initial unitBackupTime, s"
+    )
+    emu.add_argument("--min-green-floor", type=seconds(), default=4.0, metavar="S")
     emu.add_argument(
         "--no-transactions", action="store_true", help="behave as a controller without dbCreateTransaction"
     )
     emu.add_argument(
-        "--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
+        "--duration", type=seconds(), default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
     )
     emu.add_argument("--verbose", action="store_true", help="print every signal change and control event")
     emu.set_defaults(func=_emulate)
@@ -76,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.set_defaults(func=_plan)
     hold = tool("hold", "hold phases green in real time (keep-alive inside unitBackupTime), then release")
     hold.add_argument("phases", help="comma-separated phases to hold, e.g. 2,6")
-    hold.add_argument("--seconds", type=float, default=30.0)
+    hold.add_argument("--seconds", type=seconds(positive=True), default=30.0, metavar="S")
     hold.add_argument("--backup-time", type=int, default=None, metavar="S", help="unitBackupTime to write")
     hold.set_defaults(func=_hold)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from types import FrameType
 
 from configs.edge import EdgeConfig
 from configs.loader import load_yaml_model
+from greenwave.argtypes import seconds
 
 __all__ = ["add_parser"]
 
@@ -31,21 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--config", "-c", required=True, metavar="FILE", help="edge config (kind: edge)")
     run.add_argument("--metrics-bind", metavar="HOST:PORT", help="override the config's metrics_bind")
     run.add_argument(
-        "--duration", type=_seconds, default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
+        "--duration", type=seconds(), default=0.0, metavar="S", help="stop after S seconds (0: run until stopped)"
     )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.set_defaults(func=_run)
-
-
-def _seconds(text: str) -> float:
-    """argparse type: a finite number of seconds >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0, found {text!r}")
-    return value
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from configs.controller import ControllerParams
 from configs.errors import ConfigError
 from configs.loader import load_yaml_model
 from controller.registry import controller_names
+from greenwave.argtypes import bounded_int
 from greenwave.table import print_compare_table
 from sim.compare import CompareResult, compare
 
@@ -40,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--params", type=Path, default=None, metavar="FILE", help="controller parameters YAML")
     c.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the results as JSON")
     c.add_argument("--report", type=Path, default=None, metavar="DIR", help="write PNG plots and a Markdown summary")
-    c.add_argument("--workers", type=int, default=None, help="parallel SUMO processes (default: CPU count)")
+    c.add_argument("--workers", type=bounded_int(1), default=None, help="parallel SUMO processes (default: CPU count)")
     c.add_argument("--measure", default="oracle", metavar="SOURCE",
                    help="what feeds the controllers: 'oracle' (SUMO within camera range, default), 'camera' (rendered "
                         "day views through the shipped detector) or 'camera-mixed' (day/dusk/night/rain per camera); "

@@ -41,6 +41,28 @@ def test_bad_argument_syntax_exits_2(capsys):
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bridge", "hold", "2", "--url", "udp://127.0.0.1:1", "--seconds", "-1"],
+         "--seconds: expected seconds > 0, found '-1'"),
+        (["bridge", "emulate", "--udp", "127.0.0.1:1", "--duration", "-1"], "--duration: expected seconds >= 0"),
+        (["bridge", "emulate", "--udp", "127.0.0.1:1", "--backup-time", "-5"],
+         "--backup-time: expected a whole number from 0 to 65535, found '-5'"),
+        (["sim", "compare", "single", "--workers", "0"], "--workers: expected a whole number >= 1, found '0'"),
+        (["detect", "x.mp4", "--config", "c.yaml", "--max-frames", "-3"], "--max-frames: expected a whole number >= 0"),
+    ],
+)
+def test_numbers_that_make_no_sense_are_refused_before_anything_runs(capsys, argv, message):
+    """They used to run: `bridge hold --seconds -1` printed "holding [2] for -1.0 s" and exited 0."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
 def test_invalid_params_file_names_field(tmp_path, capsys):
     p = tmp_path / "p.yaml"
     p.write_text("min_green_s: 0\n")
