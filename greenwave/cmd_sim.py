@@ -14,6 +14,7 @@ from typing import Any
 from configs.controller import ControllerParams
 from configs.errors import ConfigError
 from configs.loader import load_yaml_model
+from configs.outputs import check_output_dir, check_output_file, write_atomic
 from controller.registry import controller_names
 from greenwave.argtypes import bounded_int
 from greenwave.table import print_compare_table
@@ -92,9 +93,9 @@ def _compare(args: argparse.Namespace) -> int:
     params = load_yaml_model(args.params, ControllerParams) if args.params else ControllerParams()
     # outputs checked before an hour of simulation, not after it
     if args.json:
-        _check_output_file("--json", args.json)
+        check_output_file("--json", args.json)
     if args.report:
-        _check_output_dir("--report", args.report)
+        check_output_dir("--report", args.report)
     result, wall = _run(
         args.scenario, args.controllers, args.seeds,
         begin_s=args.begin, end_s=args.end, params=params, workers=args.workers,
@@ -102,7 +103,7 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print_compare_table(result, wall_s=wall)
     if args.json:
-        _write_atomic(args.json, json.dumps(_no_nan(result.to_json()), indent=2, allow_nan=False))
+        write_atomic(args.json, json.dumps(_no_nan(result.to_json()), indent=2, allow_nan=False))
         print(f"wrote {args.json}")
     if args.report:
         from sim.report import write_report
@@ -127,20 +128,6 @@ def _no_nan(value: Any) -> Any:
     return value
 
 
-def _check_output_file(flag: str, path: Path) -> None:
-    if path.is_dir():
-        raise ConfigError(f"{flag} {path}: expected a file path, found a folder")
-    _check_output_dir(flag, path.parent)
-
-
-def _check_output_dir(flag: str, folder: Path) -> None:
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ConfigError(f"{flag}: expected a folder at {existing}, found a file")
-    if existing is not None and not os.access(existing, os.W_OK):
-        raise ConfigError(f"{flag}: expected a writable folder at {existing}, found it read-only")
-
-
 def _demo(args: argparse.Namespace) -> int:
     controllers = list(controller_names())
     print(f"Greenwave demo: {', '.join(controllers)} on the built-in '{DEMO_SCENARIO}' scenario "
@@ -150,12 +137,3 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(f"{path}: expected a writable file, found {exc.strerror or exc}") from exc

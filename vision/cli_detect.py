@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from configs.errors import ConfigError
 from configs.loader import load_config, load_yaml_model
+from configs.outputs import check_output_file, replacing
 from configs.vision import CameraConfig, DetectorConfig
 from vision.annotate import annotate
 from vision.counting import LaneCounter
@@ -46,43 +52,58 @@ def _load(args: argparse.Namespace) -> tuple[CameraConfig, DetectorConfig]:
 
 def run_detect(args: argparse.Namespace) -> int:
     camera, det_cfg = _load(args)
+    csv_path = Path(args.csv) if args.csv else None
+    if csv_path is not None:
+        check_output_file("--csv", csv_path)  # before the model loads and the source opens, not after
     detector = OnnxDetector(det_cfg)
     counter = LaneCounter.from_config(camera)
-    writer: Any = None
-    csv_file = None
     frames = 0
-    shape: tuple[int, ...] | None = None
-    try:
-        with VideoSource(args.source) as source:
-            # opened only once the source is: a source that cannot be opened leaves an existing CSV as it was
-            csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
-            rows = csv.writer(csv_file) if csv_file else None
+    with _sigterm_as_interrupt(), VideoSource(args.source) as source, ExitStack() as stack:
+        # the CSV replaces an existing one only once this run ends (stopped by the operator: with the whole frames
+        # counted so far); a source that cannot be opened, or a failure, leaves yesterday's file as it was
+        rows = None
+        if csv_path is not None:
+            rows = csv.writer(stack.enter_context(replacing(csv_path, keep_partial_on=(KeyboardInterrupt,))))
+            rows.writerow(CSV_FIELDS)
+        writer: Any = None
+        shape: tuple[int, ...] | None = None
+        for t_s, frame in source.frames():
+            if frame.shape != shape:  # the first frame, or a reconnect that changed the stream's size
+                shape = frame.shape
+                _check_zones(counter, frame, args.config)
+            det = detector.detect([frame])[0]
+            counts = counter.update(det, t_s)
             if rows:
-                rows.writerow(CSV_FIELDS)
-            for t_s, frame in source.frames():
-                if frame.shape != shape:  # the first frame, or a reconnect that changed the stream's size
-                    shape = frame.shape
-                    _check_zones(counter, frame, args.config)
-                det = detector.detect([frame])[0]
-                counts = counter.update(det, t_s)
-                if rows:
-                    for lane, m in counts.items():
-                        rows.writerow([f"{t_s:.3f}", frames, lane, m.vehicles, m.queued, f"{m.queue_m:.1f}",
-                                       f"{m.occupancy:.3f}"])
-                if args.out:
-                    writer = writer or _open_writer(Path(args.out), frame, source.fps or camera.fps)
-                    writer.write(_fit_to(annotate(frame, det, counter.zones, counts), writer.size))
-                frames += 1
-                if args.max_frames and frames >= args.max_frames:
-                    break
-    finally:
-        if csv_file:
-            csv_file.close()
-        if writer is not None:
-            writer.release()
-    print(f"{frames} frames, {len(counter.zones)} lanes" + (f", counts in {args.csv}" if args.csv else ""),
-          file=sys.stderr)
+                stamp = f"{t_s:.3f}"  # a frame's rows in one write: an interrupt never cuts a frame in two
+                rows.writerows([stamp, frames, lane, m.vehicles, m.queued, f"{m.queue_m:.1f}", f"{m.occupancy:.3f}"]
+                               for lane, m in counts.items())  # fmt: skip
+            if args.out:
+                if writer is None:
+                    writer = stack.enter_context(_open_writer(Path(args.out), frame, source.fps or camera.fps))
+                writer.write(_fit_to(annotate(frame, det, counter.zones, counts), writer.size))
+            frames += 1
+            if args.max_frames and frames >= args.max_frames:
+                break
+    where = f", counts in {csv_path}" if csv_path else " (no --csv: counts not kept)"
+    print(f"{frames} frames, {len(counter.zones)} lanes{where}", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the count as Ctrl-C does: the CSV keeps the whole frames counted so far."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_zones(counter: LaneCounter, frame: Any, config: str) -> None:
@@ -123,3 +144,9 @@ class _SizedWriter:
 
     def release(self) -> None:
         self._writer.release()
+
+    def __enter__(self) -> _SizedWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()

@@ -116,3 +116,63 @@ def test_annotated_video_keeps_every_frame_when_a_reconnect_changes_the_size(set
     assert _run(setup, "--out", str(setup / "annotated.avi")) == 0
     cap = cv2.VideoCapture(str(setup / "annotated.avi"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
+
+
+def _source_that(then: BaseException, n_frames: int = 3):
+    class _Source:
+        fps = 10.0
+
+        def __init__(self, source: str) -> None:
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def frames(self):
+            for k in range(n_frames):
+                yield k / 10, np.full((360, 640, 3), 40 * k, np.uint8)
+            raise then
+
+    return _Source
+
+
+OLD_CSV = "time_s,frame,lane,vehicles,queued,queue_m,occupancy\n0.000,0,n_0,3,1,7.0,0.100\n"
+
+
+def test_a_count_stopped_by_the_operator_keeps_its_whole_frames(setup: Path, monkeypatch) -> None:
+    import vision.cli_detect as cli
+
+    counts = setup / "counts.csv"
+    counts.write_text(OLD_CSV)
+    monkeypatch.setattr(cli, "VideoSource", _source_that(KeyboardInterrupt()))
+    assert _run(setup, "--csv", str(counts)) == 130
+    rows = list(csv.DictReader(counts.open()))
+    assert [r["frame"] for r in rows] == ["0", "1", "2"]
+    assert sorted(p.name for p in setup.glob("counts*")) == ["counts.csv"]  # no .tmp left behind
+
+
+def test_a_count_that_fails_midway_leaves_the_existing_csv_as_it_was(setup: Path, monkeypatch, capsys) -> None:
+    """It used to be truncated at the start: a failure or a kill left yesterday's counts cut short."""
+    import vision.cli_detect as cli
+    from vision.errors import VisionError
+
+    counts = setup / "counts.csv"
+    counts.write_text(OLD_CSV)
+    monkeypatch.setattr(cli, "VideoSource", _source_that(VisionError("clip.avi: expected frames, found a broken one")))
+    assert _run(setup, "--csv", str(counts)) == 2
+    assert counts.read_text() == OLD_CSV
+    assert sorted(p.name for p in setup.glob("counts*")) == ["counts.csv"]
+    assert "found a broken one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["a_file/counts.csv", "folder"])
+def test_a_csv_path_that_cannot_be_written_is_refused_before_counting(setup: Path, where: str, capsys) -> None:
+    (setup / "a_file").write_text("x")
+    (setup / "folder").mkdir()
+    assert _run(setup, "--csv", str(setup / where)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--csv" in err and "Traceback" not in err
+    assert "frames" not in err  # refused before the source was read
