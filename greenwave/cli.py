@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -15,6 +16,12 @@ from typing import NoReturn
 from configs.errors import GreenwaveError
 
 __all__ = ["main"]
+
+# OpenCV and its FFmpeg back end print their own warnings to stderr (a refused stream, an unknown video container),
+# which lands among the edge runtime's JSON log lines and around our one-line errors; every such failure is already
+# reported by us. A user's own setting wins.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 # Command modules, in help order. Each defines `add_parser(subparsers)`, setting `func(args) -> int`.
 COMMAND_MODULES = (
@@ -60,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("greenwave: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `greenwave ... | head`: the reader has gone, which is not our error to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
+        return 141  # what a shell reports for SIGPIPE
 
 
 if __name__ == "__main__":

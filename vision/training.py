@@ -6,6 +6,7 @@ Training runs from a model yaml (no weight download), on CPU, with Ultralytics' 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from dataclasses import dataclass
@@ -38,14 +39,21 @@ def _offline_env(config_dir: Path) -> None:
     os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
 
 
+_NO_EXTRA = "training: expected the optional 'train' extra (pip install -e '.[train]'), found ultralytics missing"
+
+
+def require_train_extra() -> None:
+    """Refuse early (before an hour of rendering) when Ultralytics is not installed; it is not imported here."""
+    if importlib.util.find_spec("ultralytics") is None:
+        raise VisionError(_NO_EXTRA)
+
+
 def _import_yolo(config_dir: Path) -> Any:
     _offline_env(config_dir)
     try:
         from ultralytics import YOLO
     except ImportError as exc:
-        raise VisionError(
-            "training: expected the optional 'train' extra (pip install -e '.[train]'), found ultralytics missing"
-        ) from exc
+        raise VisionError(_NO_EXTRA) from exc
     _read_results_without_polars()
     return YOLO
 
