@@ -8,13 +8,9 @@ releases control on the way out, and a SIGKILL leaves it to the controller's bac
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -23,6 +19,7 @@ from configs.bridge import BridgeConfig, BridgePlanConfig
 from configs.errors import ConfigError
 from configs.loader import format_validation_error, load_yaml_model
 from greenwave.argtypes import bounded_int, seconds
+from greenwave.signals import on_stop_signals
 
 if TYPE_CHECKING:
     from firmware_bridge.bridge import FieldBridge
@@ -101,7 +98,7 @@ def _emulate(args: argparse.Namespace) -> int:
               f"(community {args.community!r}, unitBackupTime {args.backup_time} s)", flush=True)  # fmt: skip
 
     watcher = threading.Thread(target=_watch, args=(vc, stop, args.duration, args.verbose), daemon=True)
-    with _stop_on_signals(stop):
+    with on_stop_signals(stop.set):
         watcher.start()
         if args.serial:
             serve_serial(vc, args.serial, address=args.address, stop=stop, on_ready=ready)
@@ -129,29 +126,6 @@ def _watch(vc: VirtualController, stop: threading.Event, duration_s: float, verb
         for line in vc.log[seen_log:]:
             print(f"  {line}", flush=True)
         seen_log = len(vc.log)
-
-
-class _Stopped(Exception):  # noqa: N818 - control flow from a signal handler, caught below
-    pass
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event | None = None) -> Iterator[None]:
-    """SIGTERM/SIGHUP (and SIGINT) stop the work through the normal unwinding path, so `finally` blocks run."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop is not None:
-            stop.set()
-        else:
-            raise _Stopped(signal.Signals(signum).name)
-
-    sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    old = {s: signal.signal(s, handler) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 # -- engineer tools -------------------------------------------------------------------------------------
@@ -262,7 +236,7 @@ def _hold(args: argparse.Namespace) -> int:
         raise ConfigError(f"bridge hold: expected phases 1-8 like 2,6, found {args.phases!r}") from exc
     overrides = {"backup_time_s": args.backup_time} if args.backup_time is not None else {}
     stop = threading.Event()  # a signal only sets it: no exception lands in the middle of an SNMP exchange
-    with _stop_on_signals(stop), _open(args, **overrides) as bridge:
+    with on_stop_signals(stop.set), _open(args, **overrides) as bridge:
         end = time.monotonic() + args.seconds
         print(f"holding {sorted(phases)} for {args.seconds} s (unitBackupTime {bridge.realtime.backup_time_s} s)",
               flush=True)  # fmt: skip

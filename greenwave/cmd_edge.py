@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 
 from configs.edge import EdgeConfig
 from configs.loader import load_yaml_model
 from greenwave.argtypes import seconds
+from greenwave.signals import on_stop_signals
 
 __all__ = ["add_parser"]
 
@@ -37,20 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    old = {s: signal.signal(s, handler) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
 def _run(args: argparse.Namespace) -> int:
     from greenwave.edge import EdgeRuntime  # onnxruntime, pysnmp and cv2 load only for this command
     from greenwave.edge_log import configure_json_logging
@@ -62,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     try:
         runtime = EdgeRuntime(config)
-        with _stop_on_signals(stop):
+        with on_stop_signals(stop.set):
             if args.duration > 0:
                 timer = threading.Timer(args.duration, stop.set)
                 timer.daemon = True

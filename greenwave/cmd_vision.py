@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from greenwave.argtypes import bounded_int
+from greenwave.signals import interrupt, on_stop_signals
 
 __all__ = ["add_parser", "int8_path", "run_training"]
 
@@ -142,7 +143,8 @@ def _train(args: argparse.Namespace) -> int:
 def _detect(args: argparse.Namespace) -> int:
     from vision.cli_detect import run_detect
 
-    return run_detect(args)
+    with on_stop_signals(interrupt):  # SIGTERM ends a count as Ctrl-C does: the CSV keeps the frames counted so far
+        return run_detect(args)
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from configs.errors import ConfigError
@@ -58,9 +54,10 @@ def run_detect(args: argparse.Namespace) -> int:
     detector = OnnxDetector(det_cfg)
     counter = LaneCounter.from_config(camera)
     frames = 0
-    with _sigterm_as_interrupt(), VideoSource(args.source) as source, ExitStack() as stack:
-        # the CSV replaces an existing one only once this run ends (stopped by the operator: with the whole frames
-        # counted so far); a source that cannot be opened, or a failure, leaves yesterday's file as it was
+    with VideoSource(args.source) as source, ExitStack() as stack:
+        # the CSV replaces an existing one only once this run ends (stopped by the operator, Ctrl-C or SIGTERM as
+        # KeyboardInterrupt: with the whole frames counted so far); a source that cannot be opened, or a failure,
+        # leaves yesterday's file as it was
         rows = None
         if csv_path is not None:
             rows = csv.writer(stack.enter_context(replacing(csv_path, keep_partial_on=(KeyboardInterrupt,))))
@@ -87,23 +84,6 @@ def run_detect(args: argparse.Namespace) -> int:
     where = f", counts in {csv_path}" if csv_path else " (no --csv: counts not kept)"
     print(f"{frames} frames, {len(counter.zones)} lanes{where}", file=sys.stderr)
     return 0
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the count as Ctrl-C does: the CSV keeps the whole frames counted so far."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_zones(counter: LaneCounter, frame: Any, config: str) -> None:

@@ -176,3 +176,34 @@ def test_a_csv_path_that_cannot_be_written_is_refused_before_counting(setup: Pat
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--csv" in err and "Traceback" not in err
     assert "frames" not in err  # refused before the source was read
+
+
+def test_sigterm_ends_a_count_with_the_frames_counted_so_far(setup: Path) -> None:
+    """An operator's `kill` (or systemd stopping the unit) used to leave a truncated file cut mid-frame."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    writer = cv2.VideoWriter(str(setup / "long.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 360))
+    for k in range(3000):
+        writer.write(np.full((360, 640, 3), k % 200, np.uint8))
+    writer.release()
+    counts = setup / "counts.csv"
+    counts.write_text(OLD_CSV)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greenwave.cli", "detect", str(setup / "long.avi"), "--config",
+         str(setup / "camera.yaml"), "--detector", str(setup / "detector.yaml"), "--csv", str(counts)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    tmp = setup / "counts.csv.tmp"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (tmp.exists() and tmp.stat().st_size > 1000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    rows = list(csv.DictReader(counts.open()))
+    assert len(rows) >= 10 and [int(r["frame"]) for r in rows] == list(range(len(rows)))  # whole frames, in order
+    assert not tmp.exists()
