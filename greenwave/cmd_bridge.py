@@ -11,7 +11,7 @@ import argparse
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -173,10 +173,14 @@ def _get(args: argparse.Namespace) -> int:
     with _open(args) as bridge:
         values = bridge.client.get([d.instance(*i) for d, i in named])
     for (d, i), raw in zip(named, values, strict=True):
-        shown = d.from_raw(raw)
-        unit = " s" if d.unit.value in ("s", "0.1s") else ""
-        print(f"{describe_oid(d.instance(*i))} = {shown!r}{unit} (raw {raw!r})")
+        print(f"{describe_oid(d.instance(*i))} = {_shown(d, raw)}")
     return 0
+
+
+def _shown(d: Any, raw: object) -> str:
+    """A value in the user's units with the raw one beside it: `4.0 s (raw 40)`."""
+    unit = " s" if d.unit.value in ("s", "0.1s") else ""
+    return f"{d.from_raw(raw)!r}{unit} (raw {raw!r})"
 
 
 def _set(args: argparse.Namespace) -> int:
@@ -195,11 +199,11 @@ def _set(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             raise ConfigError(f"bridge set: {name}: expected a number, found {value!r}") from exc
-        writes.append((d.instance(*i), d.to_raw(user)))
+        writes.append((d, d.instance(*i), d.to_raw(user)))
     with _open(args) as bridge:
-        bridge.client.set(writes)
-    for oid, raw in writes:
-        print(f"set {describe_oid(oid)} = {raw!r} (raw)")
+        bridge.client.set([(oid, raw) for _d, oid, raw in writes])
+    for d, oid, raw in writes:
+        print(f"set {describe_oid(oid)} = {_shown(d, raw)}")
     return 0
 
 

@@ -49,7 +49,8 @@ def test_status_get_set(
     assert "control   timebase (6)" in out and "green     [2, 6]" in out
     assert main(["bridge", "set", *conn, "phaseYellowChange.4=4.5", "phaseConcurrency.4=7,8"]) == 0
     assert vc.db.get("phaseYellowChange", 4) == 45 and vc.db.get("phaseConcurrency", 4) == b"\x07\x08"
-    capsys.readouterr()
+    # in the units the engineer typed, as `get` shows them
+    assert capsys.readouterr().out.splitlines()[0] == "set phaseYellowChange.4 = 4.5 s (raw 45)"
     assert main(["bridge", "get", *conn, "phaseYellowChange.4", "unitBackupTime"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "phaseYellowChange.4 = 4.5 s (raw 45)",
