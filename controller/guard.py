@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from controller.signal_model import SignalModel
+from controller.waiting import WaitClock
 
 __all__ = ["SafetyGuard", "SignalCommand", "SignalStatus", "Stage", "max_red_due", "next_ending"]
 
@@ -40,6 +41,8 @@ class SignalStatus:
     stage_elapsed_s: float
     green_elapsed_s: float  # time in the current green; 0 during a clearance
     red_wait_s: tuple[float, ...]  # per phase: time since its green ended (0 while it is green)
+    # per phase: how long it has waited, red with demand (controller/waiting.py); what max red bounds
+    wait_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ class SafetyGuard:
         # green, or a narrower one) starts a new phase but the same green runs on, so the clock does not restart
         self._green_elapsed = 0.0
         self._red_wait = [0.0] * model.n_phases
+        self._wait = WaitClock(model.n_phases)
+        self._wait.update(now_s, model.covered(self._phase), None)  # until told, assume every other phase waits
         self._last_s = now_s
         self._last_state = model.phases[self._phase].state
         self.overrides: Counter[str] = Counter()
@@ -76,6 +81,7 @@ class SafetyGuard:
             stage_elapsed_s=self._stage_elapsed,
             green_elapsed_s=self._green_elapsed if self._stage is Stage.GREEN else 0.0,
             red_wait_s=tuple(self._red_wait),
+            wait_s=self._wait.waits(self._last_s),
         )
 
     @property
@@ -93,10 +99,12 @@ class SafetyGuard:
         dt = max(0.0, now_s - self._last_s)
         self._last_s = now_s
         self._advance(dt)
+        self._wait.update(now_s, self._served(), demand)  # as it stands before the decision
         if self._stage is Stage.GREEN:
             self._decide_green(requested, demand)
         elif requested != self._target:
             self.overrides["clearance_in_progress"] += 1
+        self._wait.update(now_s, self._served(), demand)  # what is shown from now on (a green may just have ended)
         state = self._state_string()
         changed = state != self._last_state
         self._last_state = state
@@ -104,9 +112,12 @@ class SafetyGuard:
 
     # -- internals ---------------------------------------------------------------------------------------------
 
+    def _served(self) -> frozenset[int]:
+        return self.model.covered(self._phase) if self._stage is Stage.GREEN else frozenset()
+
     def _advance(self, dt: float) -> None:
         self._stage_elapsed += dt
-        served = self.model.covered(self._phase) if self._stage is Stage.GREEN else ()
+        served = self._served()
         for k in range(self.model.n_phases):
             if k not in served:
                 self._red_wait[k] += dt
@@ -151,7 +162,8 @@ class SafetyGuard:
         self._begin_clearance(want)
 
     def _starving(self, demand: Sequence[bool] | None, first: int | None = None) -> int | None:
-        return max_red_due(self.model, self._phase, self._green_elapsed, self._red_wait, demand, first=first)
+        waits = self._wait.waits(self._last_s)
+        return max_red_due(self.model, self._phase, self._green_elapsed, waits, demand, first=first)
 
     def _next_with_demand(self, demand: Sequence[bool] | None) -> int:
         return next_ending(self.model, self._phase, demand)
@@ -203,13 +215,14 @@ def max_red_due(
     model: SignalModel,
     phase: int,
     green_elapsed_s: float,
-    red_wait_s: Sequence[float],
+    wait_s: Sequence[float],
     demand: Sequence[bool] | None,
     *,
     first: int | None = None,
 ) -> int | None:
     """The phase whose clearance must start now so that no phase with demand waits past max_red_s, or None.
 
+    `wait_s` is how long each phase has waited (red with demand, controller/waiting.py; `SignalStatus.wait_s`).
     Phases with demand are served, in the worst case, earliest deadline first, each for its minimum green
     and clearance, after the current green's remaining minimum and clearance (and after `first`, the phase
     about to be started, if given). When that chain leaves less than one step of slack for some phase, the
@@ -222,8 +235,8 @@ def max_red_due(
     served = model.covered(phase)
     due = sorted(
         (model.max_red_s - wait, k)
-        for k, wait in enumerate(red_wait_s)
-        if k not in served and (demand is None or demand[k])
+        for k, wait in enumerate(wait_s)
+        if k not in served and (wait > 0.0 or demand is None or demand[k])  # waiting, or just starting to
     )
     if not due:
         return None

@@ -7,7 +7,8 @@ counts every violation of the rules the guard is meant to enforce:
 - ``short_yellow`` / ``short_all_red``: a change interval shorter than the model's for the phase being left
   (a skipped all-red counts as a short one);
 - ``short_green`` / ``long_green``: a phase green shorter than its minimum or longer than its maximum;
-- ``max_red``: a phase red for longer than max_red_s while it had demand all that time;
+- ``max_red``: a phase that waited longer than max_red_s: red with demand all that time, through demand gaps
+  shorter than `DEMAND_GAP_S` (controller/waiting.py, the same definition the guard enforces);
 - ``unknown_state``: a string that is neither a phase's green nor a yellow/all-red built for the switch
   from the green being left (this is what rules out conflicting greens: only the program's own green strings
   may ever be shown as greens).
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from controller.signal_model import SignalModel, link_rank
+from controller.waiting import WaitClock
 
 __all__ = ["SafetyMonitor", "VIOLATION_KINDS"]
 
@@ -80,7 +82,7 @@ class SafetyMonitor:
         self._yellow_s = 0.0  # length of the yellow just ended (for a skipped all-red)
         self._long_reported = False
         self._first_green = True  # the green shown at the first observation started at an unknown time
-        self._red_since: list[float | None] = [None] * n  # when each phase's red-with-demand began
+        self._waits = WaitClock(n)  # when each phase's wait (red with demand) began
         self._red_reported = [False] * n
         self._last_s: float | None = None
 
@@ -125,6 +127,9 @@ class SafetyMonitor:
         elapsed = now_s - self._since_s
         tol = self.tolerance_s
         src = self._from_phase
+        if self._kind is _Kind.GREEN and src is not None:
+            # a green that ends between two observations past its max is judged at its end, not only while shown
+            self._check_durations(now_s)
         if self._kind is _Kind.GREEN and src is not None and not self._first_green:
             phase = self.model.phases[src]
             if elapsed < phase.min_green_s - tol:
@@ -152,9 +157,7 @@ class SafetyMonitor:
                 )
             self._from_phase = j
             self._first_green = False
-            self._long_reported = False
-            self._red_since[j] = None
-            self._red_reported[j] = False
+            self._long_reported = False  # (j's red wait is judged and cleared in _check_red, which follows)
         elif kind is _Kind.UNKNOWN:
             self._flag("unknown_state", now_s, f"{state!r} after {prev!r}")
         self._kind = kind
@@ -196,15 +199,15 @@ class SafetyMonitor:
         # a phase is served while any green that covers it shows (its twin in a program that repeats a green)
         showing = self._from_phase if self._kind is _Kind.GREEN else None
         green = self.model.covered(showing) if showing is not None else frozenset()
-        for k in range(self.model.n_phases):
-            if k in green or (demand is not None and not demand[k]):
-                self._red_since[k] = None
-                self._red_reported[k] = False
-                continue
-            since = self._red_since[k]
-            if since is None:
-                self._red_since[k] = now_s
-                continue
-            if not self._red_reported[k] and now_s - since > self.model.max_red_s + self.tolerance_s:
+        n = self.model.n_phases
+        running = [self._waits.since(k) for k in range(n)]
+        self._waits.update(now_s, green, demand)
+        for k in range(n):
+            # a wait that ends now (served, or demand gone) is judged up to now, as one still running
+            since = running[k] if running[k] is not None else self._waits.since(k)
+            late = since is not None and now_s - since > self.model.max_red_s + self.tolerance_s
+            if late and not self._red_reported[k]:
                 self._red_reported[k] = True
                 self._flag("max_red", now_s, f"phase {k} red with demand for {now_s - since:g}s")
+            if self._waits.since(k) is None:
+                self._red_reported[k] = False

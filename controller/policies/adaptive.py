@@ -162,7 +162,7 @@ class AdaptiveController:
         g = status.green_elapsed_s
         if g < phase.min_green_s - _EPS or not measurement.healthy:
             return cur
-        due = max_red_due(self.model, cur, g, status.red_wait_s, self._demand)
+        due = max_red_due(self.model, cur, g, status.wait_s, self._demand)
         if due is not None:
             return due
         at_max = g >= phase.max_green_s - 1.0 + _EPS  # this is the last second the green may run

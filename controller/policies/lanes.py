@@ -200,6 +200,7 @@ def status_at(status: SignalStatus, now_s: float) -> SignalStatus:
         stage_elapsed_s=status.stage_elapsed_s + dt,
         green_elapsed_s=status.green_elapsed_s + dt,
         red_wait_s=tuple(w if k == status.phase else w + dt for k, w in enumerate(status.red_wait_s)),
+        wait_s=tuple(w + dt if w > 0.0 else w for w in status.wait_s),  # a phase waiting keeps waiting
     )
 
 
@@ -218,5 +219,5 @@ def bounded_switch(
         wanted = next_ending(model, cur, demand)
     if wanted == cur:
         return wanted
-    urgent = max_red_due(model, cur, status.green_elapsed_s, status.red_wait_s, demand, first=wanted)
+    urgent = max_red_due(model, cur, status.green_elapsed_s, status.wait_s, demand, first=wanted)
     return wanted if urgent is None else urgent

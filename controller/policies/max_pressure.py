@@ -59,7 +59,7 @@ class MaxPressureController:
         if g < first_decision_s - _EPS:
             self._next_decision_s = status.now_s + first_decision_s - g
             return cur
-        due = max_red_due(self.model, cur, g, status.red_wait_s, self._demand)
+        due = max_red_due(self.model, cur, g, status.wait_s, self._demand)
         if due is not None:
             return due
         at_max = g >= phase.max_green_s - _EPS

@@ -102,7 +102,7 @@ class WebsterController:
         g = status.green_elapsed_s
         if g < phase.min_green_s - _EPS:
             return cur
-        due = max_red_due(self.model, cur, g, status.red_wait_s, self._demand)
+        due = max_red_due(self.model, cur, g, status.wait_s, self._demand)
         if due is not None:
             return due
         if g < self.greens_s[cur] - _EPS and g < phase.max_green_s - _EPS:

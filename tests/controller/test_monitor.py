@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from configs.controller import ControllerParams
 from controller.monitor import SafetyMonitor
 from controller.signal_model import SignalModel
 from tests.controller.builders import PERMISSIVE, make_model
@@ -85,3 +86,28 @@ def test_protected_to_permissive_needs_yellow():
     assert direct.violations["green_to_red"] == 1
     proper = _run(model, _switch(model, 1, 0, 0.0, 10, model.phases[1].yellow_s, 0))
     assert proper.total == 0, proper.examples
+
+
+def test_a_green_that_ends_past_its_max_between_observations_is_counted():
+    """Checked only while the green showed, a 61 s green (max 60) seen at its start and at its end passed."""
+    steps = _switch(M, 1, 2, 0.0, 61, 4, 2)
+    assert dict(_run(M, steps).violations) == {"long_green": 1}
+    assert _run(M, _switch(M, 1, 2, 0.0, 60, 4, 2)).total == 0
+
+
+def test_a_red_wait_that_ends_past_max_red_between_observations_is_counted():
+    """A phase served one observation after its bound used to have its wait cleared unjudged."""
+    model = make_model(params=ControllerParams(max_red_s=90.0))
+    demand = [False, False, True, False]  # phase 2 waits from t=0
+
+    def served_at(t: float) -> list[tuple[float, str]]:
+        return [(0.0, model.phases[1].state), (t - 8.0, model.yellow_state(1, 2)),
+                (t - 4.0, model.all_red_state(1, 2)), (t, model.phases[2].state)]  # fmt: skip
+
+    mon = _run(model, served_at(91.0), demand)  # last seen red at 87 s (87 < 90), served at 91 s
+    assert dict(mon.violations) == {"max_red": 1, "long_green": 1}, mon.examples
+    assert _run(model, served_at(90.0), demand).violations["max_red"] == 0
+
+
+def test_an_initial_state_that_is_no_phase_green_is_counted():
+    assert dict(_run(M, [(0.0, "G" * len(M.phases[0].state))]).violations) == {"unknown_state": 1}
