@@ -183,6 +183,12 @@ def _shown(d: Any, raw: object) -> str:
     return f"{d.from_raw(raw)!r}{unit} (raw {raw!r})"
 
 
+# timings whose shortening could end a green too early or cut a clearance: `bridge set` may lengthen them only
+_NEVER_SHORTENED = frozenset(
+    {"phaseYellowChange", "phaseRedClear", "phaseMinimumGreen", "phaseWalk", "phasePedestrianClear"}
+)
+
+
 def _set(args: argparse.Namespace) -> int:
     from firmware_bridge.client import describe_oid
     from firmware_bridge.ntcip import parse_name
@@ -201,6 +207,16 @@ def _set(args: argparse.Namespace) -> int:
             raise ConfigError(f"bridge set: {name}: expected a number, found {value!r}") from exc
         writes.append((d, d.instance(*i), d.to_raw(user)))
     with _open(args) as bridge:
+        floors = [(d, oid, raw) for d, oid, raw in writes if d.name in _NEVER_SHORTENED]
+        if floors:
+            now = bridge.client.get([oid for _d, oid, _r in floors])
+            for (d, oid, raw), current in zip(floors, now, strict=True):
+                if isinstance(current, int) and isinstance(raw, int) and raw < current:
+                    raise ConfigError(
+                        f"bridge set: {describe_oid(oid)}: expected at least the controller's {_shown(d, current)},"
+                        f" found {_shown(d, raw)} (Greenwave never shortens a clearance, minimum green or"
+                        " pedestrian time; change it at the controller)"
+                    )
         bridge.client.set([(oid, raw) for _d, oid, raw in writes])
     for d, oid, raw in writes:
         print(f"set {describe_oid(oid)} = {_shown(d, raw)}")

@@ -61,7 +61,10 @@ def test_status_get_set(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["set", "phaseYellowChange.4=2.5"], "controller rejected set phaseYellowChange.4 = 25: bad_value"),
+        # nothing Greenwave sends may shorten a clearance or a minimum: refused before any write
+        (["set", "phaseYellowChange.4=3.5"], "phaseYellowChange.4: expected at least the controller's 4.0 s (raw 40)"),
+        (["set", "unitBackupTime=20", "phaseRedClear.4=0.5"], "phaseRedClear.4: expected at least the controller's"),
+        (["set", "phaseMinimumGreen.2=1"], "phaseMinimumGreen.2: expected at least the controller's"),
         (["set", "phaseYellowChange.4=2.55"], "phaseYellowChange: expected a multiple of 0.1 s, found 2.55"),
         (["get", "phaseYelow.4"], "NTCIP object: expected one of"),
         (["set", "phaseYellowChange.4"], "expected OBJECT=VALUE"),
@@ -76,6 +79,17 @@ def test_errors_are_one_line(emulator: tuple[VirtualController, list[str]], caps
     assert main(["bridge", argv[0], *conn, *argv[1:]]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_set_that_would_shorten_a_clearance_writes_nothing(
+    emulator: tuple[VirtualController, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    vc, conn = emulator
+    before = (vc.db.get("unitBackupTime"), vc.db.get("phaseRedClear", 4))
+    assert main(["bridge", "set", *conn, "unitBackupTime=20", "phaseRedClear.4=0.5"]) == 2
+    assert (vc.db.get("unitBackupTime"), vc.db.get("phaseRedClear", 4)) == before
+    assert main(["bridge", "set", *conn, "phaseRedClear.4=3.0"]) == 0  # lengthening is an engineer's call
+    assert vc.db.get("phaseRedClear", 4) == 30
 
 
 def test_factory_community_refused_for_the_bridge(capsys: pytest.CaptureFixture[str]) -> None:
