@@ -147,3 +147,25 @@ def test_client_shared_by_two_threads_gets_every_reply(emulator: tuple[VirtualCo
         t.join(60)
     link.close()
     assert errors == []
+
+
+def test_hold_says_so_when_the_release_is_not_confirmed(
+    emulator: tuple[VirtualController, list[str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The controller goes silent once the hold is in force: the final release cannot be confirmed."""
+    vc, conn = emulator
+    answer = vc.handle
+
+    def silent_while_held(payload: bytes, now_s: float) -> bytes | None:
+        return None if vc.status.held else answer(payload, now_s)
+
+    monkeypatch.setattr(vc, "handle", silent_while_held)
+    # 1 s is well inside the keep-alive interval (half the 10 s backup time): the release is the next request
+    argv = ["bridge", "hold", "2,6", *conn, "--seconds", "1", "--backup-time", "10", "--timeout", "0.1",
+            "--retries", "0"]  # fmt: skip
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "release not confirmed" in err and err.count("\n") == 1 and "released" not in out
+    assert vc.status.held == {2, 6}  # left to the controller's backup timer

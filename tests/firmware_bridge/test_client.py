@@ -9,7 +9,7 @@ from firmware_bridge.emulator.controller import ControlSource, VirtualController
 from firmware_bridge.emulator.database import DatabaseSettings
 from firmware_bridge.errors import BridgeRejected, BridgeTimeout
 from firmware_bridge.fakes import EmulatorLink, ManualClock
-from firmware_bridge.ntcip import oid_of
+from firmware_bridge.ntcip import DbTransaction, oid_of
 from firmware_bridge.plan import PatternPlan, SplitEntry, download_plan
 from firmware_bridge.realtime import PhaseCommand, RealtimeCommander
 from firmware_bridge.snmp import PduType, SnmpMessage, VarBind, encode_message
@@ -121,6 +121,19 @@ def test_plan_download_in_a_transaction_with_read_back_and_activation() -> None:
     assert report.written == 3 + 3 * 8
     assert vc.db.get("patternCycleTime", 2) == 90 and vc.db.get("splitTime", 2, 4) == 30
     assert vc.status.pattern == 2
+
+
+@pytest.mark.parametrize(
+    ("plan", "ok"),
+    [(make_plan(), True), (make_plan(cycle_s=60, through_s=12), False)],  # 12 s < min green + clearance
+    ids=["stored", "refused-midway"],
+)
+def test_plan_download_always_closes_the_transaction(plan: PatternPlan, ok: bool) -> None:
+    """A transaction left open keeps the controller's database locked for every later writer."""
+    _, _, client, _ = make_setup()
+    report = download_plan(client, plan)
+    assert report.used_transaction and report.ok is ok
+    assert client.get([oid_of("dbCreateTransaction")]) == [DbTransaction.NORMAL]
 
 
 def test_plan_download_without_transactions() -> None:
@@ -241,3 +254,16 @@ def test_close_after_a_lost_release_releases_once_the_line_is_back() -> None:
     bridge.close()  # the SIGTERM path
     vc.step(clock.now_s)
     assert vc.status.source is ControlSource.OWN_PLAN and not vc.status.held  # not left for the 60 s backup timer
+
+
+def test_release_after_an_activated_plan_returns_the_pattern_to_standby() -> None:
+    """systemPatternControl is a system command too: left set, the controller stays under system control."""
+    from firmware_bridge.bridge import FieldBridge
+
+    vc, link, client, clock = make_setup()
+    with FieldBridge(link, client, backup_time_s=10) as bridge:
+        assert bridge.download(make_plan(pattern=2), activate=True).activated
+        assert bridge.command(0.0, PhaseCommand(hold=frozenset({2})))
+        assert vc.db.get("systemPatternControl") == 2 and vc.status.held == {2}
+    assert vc.db.get("systemPatternControl") == 0  # standby
+    assert vc.status.source is ControlSource.OWN_PLAN and vc.status.pattern == vc.settings.timebase_pattern

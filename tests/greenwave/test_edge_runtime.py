@@ -252,6 +252,43 @@ def test_detector_raising_releases_then_control_returns(rig: Rig) -> None:
         wait_until(rig.held, 10, "control back after the detector recovered")
 
 
+def test_policy_raising_releases_then_control_returns(rig: Rig) -> None:
+    runtime = EdgeRuntime(rig.config, settings=FAST)
+    failing, raised = threading.Event(), []
+    build = runtime._factory
+
+    class FailingPolicy:
+        """The configured policy, with a bug that fires while `failing` is set."""
+
+        def __init__(self, inner) -> None:
+            self.inner, self.name = inner, inner.name
+
+        def decide(self, measurement, status) -> int:
+            if failing.is_set():
+                raised.append(status)
+                raise RuntimeError("policy bug")
+            return self.inner.decide(measurement, status)
+
+        def demand(self, measurement):
+            return self.inner.demand(measurement)
+
+    runtime._factory = lambda model, params: FailingPolicy(build(model, params))
+    with Running(runtime):
+        wait_until(rig.held, 8, "control taken")
+        assert runtime.metrics.value("greenwave_releases_total") in (None, 0)
+        failing.set()
+        wait_until(rig.released, 8, "control released while the policy raises")
+        wait_until(lambda: len(raised) >= 2, 5, "a second decision with the failing policy")
+        # each failing decision released: the runtime does not count itself in control, and says so
+        assert not runtime.controlling and runtime.metrics.value("greenwave_control_active") == 0
+        assert runtime.metrics.value("greenwave_releases_total") >= 1
+        ok, text = runtime.healthz()
+        assert not ok and "released" in text
+        assert rig.released()  # the controller stayed on its own plan, not held by a stale command
+        failing.clear()
+        wait_until(rig.held, 10, "control back once the policy decided again")
+
+
 def test_silent_bridge_leaves_the_controller_on_its_own_plan_then_recovers(rig: Rig) -> None:
     runtime = EdgeRuntime(rig.config, settings=FAST)
     with Running(runtime):

@@ -282,6 +282,51 @@ def test_bridge_worker_lives_through_an_unexpected_link_fault_and_takes_control_
     assert vc.status.source is ControlSource.OWN_PLAN and not vc.status.held
 
 
+def test_bridge_worker_releases_after_an_unexpected_fault_the_link_survives() -> None:
+    """The status read raises a plain exception while the link is fine: the worker must release, not keep holding."""
+    from firmware_bridge.bridge import FieldBridge
+    from firmware_bridge.client import SnmpClient
+    from firmware_bridge.emulator.controller import ControlSource, VirtualController
+    from firmware_bridge.fakes import EmulatorLink, ManualClock
+    from greenwave.edge_bridge import BridgeWorker, Decision
+    from greenwave.edge_metrics import Metrics
+
+    clock = ManualClock()
+    vc = VirtualController(community=b"site", now_s=0.0)
+    link = EmulatorLink(vc, clock)
+    bridge = FieldBridge(link, SnmpClient(link, b"site", timeout_s=0.01, retries=1, sleep=lambda s: None),
+                         backup_time_s=10)  # fmt: skip
+    read_status, fault = bridge.status, {"on": False}
+
+    def status():
+        if fault["on"]:
+            fault["on"] = False
+            raise ValueError("status parser bug")
+        return read_status()
+
+    bridge.status = status  # type: ignore[method-assign]
+    # a long retry wait: nothing is resent after the fault, so the controller shows what the fault path left
+    worker = BridgeWorker(bridge, Metrics(), status_interval_s=0.05, retry_s=30.0, retry_max_s=30.0)
+
+    def until(what: Callable[[], bool]) -> bool:
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end and not what():
+            time.sleep(0.02)
+        return what()
+
+    worker.start()
+    try:
+        hold = phase_command(frozenset({2, 6}), frozenset(range(1, 9)))
+        worker.submit(Decision(hold, time.monotonic(), None))
+        assert until(lambda: worker.up and vc.status.held == frozenset({2, 6}))
+        fault["on"] = True
+        assert until(lambda: "ValueError" in (worker.error or ""))
+        assert until(lambda: bridge.realtime.releases == 1 and not worker.commanding)  # sent and confirmed
+        assert vc.status.source is ControlSource.OWN_PLAN and not vc.status.held
+    finally:
+        worker.stop()
+
+
 @pytest.mark.parametrize("duration", ["-5", "nan", "inf", "soon"])
 def test_edge_run_refuses_a_duration_that_is_not_seconds(duration: str, capsys) -> None:
     with pytest.raises(SystemExit) as stop:
