@@ -141,6 +141,7 @@ class EdgeRuntime:
         self._detector_error: str | None = None
         self._detector_error_logged_s = float("-inf")
         self._stopped = False
+        self._released_for: str | None = None  # why control was last released (for /healthz)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -194,7 +195,12 @@ class EdgeRuntime:
             return False, f"decision loop stalled for {stalled_s:.1f} s (the bridge releases a stale command)"
         if self.controlling:
             return True, "controlling"
-        reason = self.health.reason if self.health is not None and not self.health.healthy else "bridge down"
+        if self.health is not None and not self.health.healthy:
+            reason = self.health.reason
+        elif self.worker is not None and not self.worker.up:
+            reason = f"bridge down: {self.worker.error or 'no reply yet'}"
+        else:  # inputs and link fine: what released control last, or control not taken yet
+            reason = self._released_for or "waiting for the controller to show a green of ours"
         return False, f"released to the controller's own plan: {reason}"
 
     # -- one pass -------------------------------------------------------------------------------------------
@@ -379,11 +385,12 @@ class EdgeRuntime:
             start, greens = shown, status.greens
         self.guard = SafetyGuard(self.imodel.model, start_phase=start, now_s=now)
         self.policy = self._factory(self.imodel.model, self.config.controller)
-        self.controlling = True
+        self.controlling, self._released_for = True, None
         self.metrics.set("greenwave_control_active", 1)
         log_event(_log, "take_control", stage=start, controller_greens=sorted(greens))
 
     def _release(self, now: float, reason: str) -> None:
+        self._released_for = reason
         self.controlling, self.guard, self.policy = False, None, None
         self.metrics.set("greenwave_control_active", 0)
         self.metrics.inc("greenwave_releases_total")
