@@ -42,7 +42,7 @@ class SignalStatus:
     green_elapsed_s: float  # time in the current green; 0 during a clearance
     red_wait_s: tuple[float, ...]  # per phase: time since its green ended (0 while it is green)
     # per phase: how long it has waited, red with demand (controller/waiting.py); what max red bounds
-    wait_s: tuple[float, ...] = ()
+    wait_s: tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
