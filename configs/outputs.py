@@ -7,6 +7,7 @@ renamed over it only once complete, so yesterday's results survive a run that fa
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,13 +28,12 @@ def check_output_file(flag: str, path: Path) -> None:
         raise ConfigError(f"{flag} {path}: expected a file path, found a folder")
     check_output_dir(flag, path.parent)
     if path.parent.is_dir():  # try it: permission bits do not tell for root, /proc or a read-only mount
-        probe = _tmp(path)
         try:
-            probe.open("a").close()
-            probe.unlink()
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+                pass
         except OSError as exc:
             raise ConfigError(
-                f"{flag} {path}: expected a writable file, found {probe.name} cannot be created there"
+                f"{flag} {path}: expected a writable file, found no file can be created in {path.parent}"
                 f" ({exc.strerror or exc})"
             ) from None
 
