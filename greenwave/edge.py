@@ -172,8 +172,11 @@ class EdgeRuntime:
             if self.worker is not None:
                 self.worker.stop()  # releases phase control if it may be in force
         finally:
+            for reader in self.readers:  # all at once: a reader stuck opening a dead stream must not delay the rest
+                reader.request_stop()
+            deadline = time.monotonic() + 2.0
             for reader in self.readers:
-                reader.stop()
+                reader.stop(timeout_s=max(0.0, deadline - time.monotonic()))
             self._counted.clear()
             if self.server is not None:
                 self.server.stop()

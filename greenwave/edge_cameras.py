@@ -94,7 +94,11 @@ class CameraReader:
     def start(self) -> None:
         self._thread.start()
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop, waiting up to `timeout_s` for the thread (a daemon: one stuck opening a stream is left behind)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)

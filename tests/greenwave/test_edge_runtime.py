@@ -422,3 +422,26 @@ def test_lane_drawn_off_the_frame_is_a_standing_call_not_an_empty_lane(rig: Rig,
             assert runtime.metrics.value("greenwave_lane_degraded", {"lane": "N_left"}) == 1
             time.sleep(0.1)
     assert any("lanes_off_frame" in r.getMessage() and "N_left" in r.getMessage() for r in caplog.records)
+
+
+def test_stop_is_not_delayed_by_each_camera_stuck_opening_a_dead_stream(rig: Rig, monkeypatch) -> None:
+    """Readers used to be stopped one after the other, each waited up to 2 s: with four cameras stuck in FFmpeg's
+    connect, `edge run --duration 8` took about 12 s to exit (found by a new-user walkthrough)."""
+    import greenwave.edge_cameras as cams
+
+    class _Stuck:  # a stream that takes 5 s to refuse the connection
+        def __init__(self, *_a: object, **_k: object) -> None:
+            time.sleep(5.0)
+            raise OSError("connection refused")
+
+    monkeypatch.setattr(cams, "VideoSource", _Stuck)
+    cfg = edge_config_dict(rig.dir, rig.emulator.url)
+    cfg["cameras"] = [dict(cfg["cameras"][0], name=f"cam{k}") for k in range(4)]
+    (rig.dir / "edge.yaml").write_text(yaml.safe_dump(cfg))
+    runtime = EdgeRuntime(load_yaml_model(rig.dir / "edge.yaml", EdgeConfig), settings=FAST)
+    runtime.start()
+    time.sleep(0.3)  # all four readers are inside the stuck open
+    t0 = time.monotonic()
+    runtime.stop()
+    assert time.monotonic() - t0 < 5.0  # one shared 2 s wait, not 4 x 2 s (8 s)
+    assert rig.released()
