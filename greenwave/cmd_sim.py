@@ -26,7 +26,9 @@ DEMO_SCENARIO = "single"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="compare the controllers on the built-in 'single' scenario (about a minute on 2 cores)")
+    demo = sub.add_parser(
+        "demo", help="compare the controllers on the built-in 'single' scenario (about a minute on 2 cores)"
+    )
     demo.add_argument("--seeds", type=_seeds, default=[1], help="comma-separated seeds (default 1)")
     demo.set_defaults(func=_demo)
 
