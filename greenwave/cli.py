@@ -1,7 +1,8 @@
 """The `greenwave` command line. Each command group lives in a `greenwave.cmd_*` module that adds its parser.
 
-Exit codes: 0 success, 1 a check that ran and failed (e.g. invalid config in `config check`), 2 bad input
-(missing file, invalid config, unknown controller or scenario) reported as one line without a traceback.
+Exit codes: 0 success, 1 the field controller refused what was sent (`bridge plan`), 2 bad input (missing file,
+invalid config, unknown controller or scenario, a value that makes no sense) reported as one line without a
+traceback, 130 interrupted, 141 the reader of our output went away.
 """
 
 from __future__ import annotations
