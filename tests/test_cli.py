@@ -102,3 +102,21 @@ def test_compare_json_shape_on_a_real_scenario(tmp_path, capsys):
     assert [s["seed"] for s in fixed["per_seed"]] == [42]
     assert keys <= set(fixed["per_seed"][0])
     assert fixed["arrived"] > 0
+
+
+def test_train_without_its_extra_is_refused_before_rendering_anything(tmp_path, monkeypatch, capsys):
+    """It used to render the whole dataset (an hour of SUMO and drawing) before finding ultralytics missing."""
+    import importlib.util
+
+    import sim.dataset
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ultralytics" else
+                        real_find_spec(name, *a))  # fmt: skip
+
+    def no_rendering(*_a, **_k):
+        raise AssertionError("rendered before checking the extra")
+
+    monkeypatch.setattr(sim.dataset, "render_yolo_dataset", no_rendering)
+    assert main(["train", "--out", str(tmp_path / "run")]) == 2
+    assert "expected the optional 'train' extra" in capsys.readouterr().err
