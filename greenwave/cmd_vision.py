@@ -27,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--detector", metavar="FILE", help="detector config (kind: detector); default: the shipped model")
     d.add_argument("--csv", metavar="FILE", help="write per-lane counts over time to this CSV file")
     d.add_argument("--out", metavar="FILE", help="write an annotated video (the only way frames leave memory)")
-    d.add_argument("--max-frames", type=bounded_int(0), default=0, metavar="N", help="stop after N frames (0: until the end)")
+    d.add_argument(
+        "--max-frames", type=bounded_int(0), default=0, metavar="N", help="stop after N frames (0: until the end)"
+    )
     d.set_defaults(func=_detect)
 
     t = sub.add_parser("train", help="render a dataset from generated SUMO scenarios and train the detector")
