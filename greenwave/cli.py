@@ -8,6 +8,7 @@ traceback, 130 interrupted, 141 the reader of our output went away.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -69,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("greenwave: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `greenwave ... | head`: the reader has gone, which is not our error to report
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
+        with contextlib.suppress(OSError, ValueError):  # ValueError: stdout is no real file
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
         return 141  # what a shell reports for SIGPIPE
 
 

@@ -120,3 +120,21 @@ def test_train_without_its_extra_is_refused_before_rendering_anything(tmp_path, 
     monkeypatch.setattr(sim.dataset, "render_yolo_dataset", no_rendering)
     assert main(["train", "--out", str(tmp_path / "run")]) == 2
     assert "expected the optional 'train' extra" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_is_no_traceback(monkeypatch, capsys):
+    """`greenwave config schema edge | head -2` used to end in a BrokenPipeError traceback."""
+
+    class _Closed:  # the pipe's reader has exited
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            raise ValueError("no file")
+
+    monkeypatch.setattr(sys, "stdout", _Closed())
+    assert main(["config", "schema", "edge"]) == 141
+    assert "Traceback" not in capsys.readouterr().err
