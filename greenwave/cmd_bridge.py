@@ -11,7 +11,7 @@ import argparse
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -24,6 +24,7 @@ from greenwave.signals import on_stop_signals
 if TYPE_CHECKING:
     from firmware_bridge.bridge import FieldBridge
     from firmware_bridge.emulator.controller import VirtualController
+    from firmware_bridge.ntcip import ObjectDef, Value
 
 __all__ = ["add_parser"]
 
@@ -177,7 +178,7 @@ def _get(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(d: Any, raw: object) -> str:
+def _shown(d: ObjectDef, raw: Value) -> str:
     """A value in the user's units with the raw one beside it: `4.0 s (raw 40)`."""
     unit = " s" if d.unit.value in ("s", "0.1s") else ""
     return f"{d.from_raw(raw)!r}{unit} (raw {raw!r})"
