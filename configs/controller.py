@@ -85,6 +85,14 @@ class ControllerParams(StrictModel):
     switch_margin_veh_s: float = Field(
         default=10.0, ge=0, description="Delay (veh-s) a switch must save over extending, against dithering."
     )
+    wait_weight_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Adaptive: a queued vehicle's further delay counts 1 + w / this, w being how long its lane has waited"
+            " (red with demand); a vehicle waiting a minute counts double by default (0: plain delay)."
+        ),
+    )
 
     coordination_horizon_s: float = Field(
         default=30.0,

@@ -77,8 +77,8 @@ def test_adaptive_holds_the_green_for_a_platoon_only_a_neighbour_sees():
     model = make_model()
     guard = green_for(model, NS_THROUGH, 10)
     base = measure(model, 11.0, {"e_in_0": lane("e_in_0", queued=1)})
-    # beyond the 150 m zone, due in 11-15 s: switching now would stop all of them
-    platoon = tuple(ApproachingVehicle(distance_m=13.9 * t, speed_mps=13.9) for t in (11, 12, 13, 14, 15))
+    # beyond the 150 m zone at 15.5 m/s, due in 10-14 s: switching now would stop all of them
+    platoon = tuple(ApproachingVehicle(distance_m=15.5 * t, speed_mps=15.5) for t in (10, 11, 12, 13, 14))
     coordinated = replace(base, upstream={"n_in_0": platoon, "s_in_0": platoon})
     assert AdaptiveController(model, PARAMS).decide(base, guard.status) == EW_THROUGH
     assert AdaptiveController(model, PARAMS).decide(coordinated, guard.status) == NS_THROUGH

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from configs.controller import ControllerParams
@@ -114,6 +116,21 @@ def test_adaptive_extends_for_an_arriving_platoon():
     # with nobody coming on the green, the lone waiting vehicle gets served
     alone = measure(model, 11.0, {"e_in_0": lane("e_in_0", queued=1)})
     assert AdaptiveController(model, PARAMS).decide(alone, guard.status) == EW_THROUGH
+
+
+def test_adaptive_weighs_a_long_wait_more():
+    """One vehicle 5 s out keeps the green against two that just stopped on the cross street; after they have
+    waited a minute (their delay counting double) it does not, unless the weight is off."""
+    model = make_model()
+    guard = green_for(model, NS_THROUGH, 10)
+    m = measure(model, 11.0, {"e_in_0": lane("e_in_0", queued=2), "n_in_0": lane("n_in_0", approaching=[(70.0, 13.9)])})
+    fresh = replace(guard.status, wait_s=(0.0, 0.0, 0.0, 0.0))
+    long = replace(guard.status, wait_s=(60.0, 0.0, 60.0, 60.0))
+    assert PARAMS.wait_weight_s == 60.0
+    assert AdaptiveController(model, PARAMS).decide(m, fresh) == NS_THROUGH
+    assert AdaptiveController(model, PARAMS).decide(m, long) == EW_THROUGH
+    plain = PARAMS.model_copy(update={"wait_weight_s": 0.0})
+    assert AdaptiveController(model, plain).decide(m, long) == NS_THROUGH
 
 
 def test_adaptive_does_not_feed_a_blocked_exit():
