@@ -165,6 +165,7 @@ class AdaptiveController:
         self.flows.update(measurement.now_s, lanes, served)
         self.tracker.update(status)
         self._demand = self.tracker.demand(status, counts)
+        self._weights = self._wait_weights(status)  # before any plan, the published one included
         if status.stage is not Stage.GREEN:
             return status.target
         cur = status.phase
@@ -181,7 +182,6 @@ class AdaptiveController:
         if not cands:
             return self._next_with_demand(cur, counts) if at_max else cur
         arrivals = self._arrivals(lanes, measurement)
-        self._weights = self._wait_weights(status)
         plans = {q: self._plan(arrivals, rates, cur, q) for q in cands}
         best_q = min(cands, key=lambda q: (plans[q][0], cands.index(q)))
         best_switch, windows = plans[best_q]
@@ -204,6 +204,7 @@ class AdaptiveController:
         return best_q
 
     def _wait_weights(self, status: SignalStatus) -> list[float] | None:
+        """Per lane, 1 + how long the lane has waited / `wait_weight_s` (None with the weight off)."""
         w_s = self.params.wait_weight_s
         if w_s <= 0:
             return None
