@@ -13,11 +13,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import cv2
+import numpy as np
 import pytest
 
 from configs.controller import ControllerParams
 from sim.backend import load_api
-from sim.camera_source import CameraSource
+from sim.camera_scene import load_road_scene
+from sim.camera_source import CameraLoopConfig, CameraSource, _best_pose, _share_in_frame, _stop_line_vehicles
 from sim.compare import resolve_scenario
 from sim.oracle import OracleSource
 from sim.runner import RunSpec, run_one
@@ -110,3 +112,20 @@ def test_camera_counts_follow_the_oracle_near_the_stop_line():
     # the oracle's queued count also holds queues past the camera's <= 80 m zone: the lower bound leaves room for that
     # (shipped model: 128 seen of 189, checkpoint: ~0.8)
     assert 0.6 * truth_total <= seen_total <= 1.6 * truth_total, (seen_total, truth_total)
+
+
+@pytest.mark.parametrize("scenario", ["single", "corridor"])
+def test_loop_cameras_see_every_stop_bar_whole(scenario):
+    """The mounting the loop picks never cuts a stop-line vehicle with the frame edge.
+
+    Picking by far-end scale alone, the cameras of corridor seeds 1-3 and single seed 1 cut five approaches' stop-line
+    vehicles (8-17% of their box corners out of frame); camera-fed corridor seed 3 stopped 24.16 s a vehicle with
+    them and 22.15 s without.
+    """
+    _, cfg = resolve_scenario(scenario)
+    scene = load_road_scene(read_sumocfg(cfg).net_file)
+    for seed in (1, 2, 3):
+        rng = np.random.default_rng(seed)
+        for _node, approach in scene.approaches:
+            cam = _best_pose(approach, rng, CameraLoopConfig())
+            assert _share_in_frame(cam, _stop_line_vehicles(approach)) == 1.0, (seed, approach.edge_id)
