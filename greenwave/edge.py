@@ -289,6 +289,11 @@ class EdgeRuntime:
         if self._off_frame[i]:
             log_event(_log, "lanes_off_frame", camera=self.readers[i].name, frame=f"{w}x{h}",
                       lanes=sorted(self._off_frame[i]), level=logging.WARNING)  # fmt: skip
+        cut = self.counters[i].stop_lines_at_edge(w, h)
+        if cut:
+            log_event(_log, "stop_line_at_frame_edge", camera=self.readers[i].name, frame=f"{w}x{h}", lanes=cut,
+                      hint="the vehicle at the stop line is cut by the frame and often missed: re-aim the camera",
+                      level=logging.WARNING)  # fmt: skip
 
     def camera_fps(self, now_s: float) -> dict[str, float]:
         """Frames per second through the detector per camera, over the last 5 s."""

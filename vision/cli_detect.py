@@ -94,6 +94,10 @@ def _check_zones(counter: LaneCounter, frame: Any, config: str) -> None:
             f"{config}: lanes: expected polygons inside the {w}x{h} frame, found {off} mostly outside it"
             " (drawn on another resolution?)"
         )
+    cut = counter.stop_lines_at_edge(w, h)
+    if cut:
+        print(f"{config}: warning: lanes {cut}: stop line at the edge of the {w}x{h} frame; the vehicle standing there"
+              " is cut by the frame and often missed: re-aim the camera", file=sys.stderr)
 
 
 def _fit_to(image: Any, size: tuple[int, int]) -> Any:

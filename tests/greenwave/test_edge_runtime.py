@@ -424,6 +424,22 @@ def test_lane_drawn_off_the_frame_is_a_standing_call_not_an_empty_lane(rig: Rig,
     assert any("lanes_off_frame" in r.getMessage() and "N_left" in r.getMessage() for r in caplog.records)
 
 
+def test_a_stop_line_at_the_frame_edge_is_logged_for_the_installer(rig: Rig, caplog) -> None:
+    cfg = edge_config_dict(rig.dir, rig.emulator.url)
+    lane = cfg["cameras"][0]["lanes"][0]
+    x0, x1 = lane["polygon"][0][0], lane["polygon"][1][0]
+    lane["stop_line"] = [[x0, H - 1], [x1, H - 1]]  # on the frame's bottom row
+    (rig.dir / "edge.yaml").write_text(yaml.safe_dump(cfg))
+    runtime = EdgeRuntime(load_yaml_model(rig.dir / "edge.yaml", EdgeConfig), settings=FAST)
+
+    def logged() -> bool:
+        return any("stop_line_at_frame_edge" in r.getMessage() and lane["lane"] in r.getMessage()
+                   for r in caplog.records)
+
+    with caplog.at_level("WARNING", logger="greenwave.edge"), Running(runtime):
+        wait_until(logged, 8, "the stop-line warning")
+
+
 def test_stop_is_not_delayed_by_each_camera_stuck_opening_a_dead_stream(rig: Rig, monkeypatch) -> None:
     """Readers used to be stopped one after the other, each waited up to 2 s: with four cameras stuck in FFmpeg's
     connect, `edge run --duration 8` took about 12 s to exit (found by a new-user walkthrough)."""

@@ -107,6 +107,21 @@ def test_without_homography_distances_run_from_the_configured_stop_line() -> Non
     assert m["L0"].queued == 1 and m["L0"].queue_m == pytest.approx(2 + 4.5, abs=0.5)
 
 
+def test_a_stop_line_at_the_frame_edge_is_reported() -> None:
+    from configs.vision import CameraConfig
+
+    inside, at_edge, unset = ((20, 300), (90, 300)), ((110, 300), (199, 355)), None
+    cam = CameraConfig(name="cam", source="0", lanes=[
+        {"lane": "L0", "polygon": LANES["L0"], "stop_line": inside},
+        {"lane": "L1", "polygon": LANES["L1"], "stop_line": at_edge},  # 355 of 360: within 2% of the bottom
+        {"lane": "L2", "polygon": LANES["L1"], "stop_line": unset},
+    ])  # fmt: skip
+    c = LaneCounter.from_config(cam)
+    assert c.stop_lines_at_edge(640, 360) == ["L1"]
+    assert c.stop_lines_at_edge(640, 480) == []  # the same lines on a taller frame are clear of its edge
+    assert c.stop_lines_at_edge(80, 360) == ["L0", "L1"]  # and on a narrow one both run off its right side
+
+
 def test_iou_tracker_keeps_ids_for_moving_boxes_and_survives_a_miss() -> None:
     tr = IouTracker()
     a = tr.update(make_detections([_car(50, 100), _car(150, 300)])).tracker_id.tolist()

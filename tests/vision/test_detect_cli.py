@@ -89,6 +89,15 @@ def test_lane_polygons_drawn_for_another_resolution_are_refused(setup: Path, cap
     assert err.count("\n") == 0 and "inside the 640x360 frame, found ['n_1'] mostly outside it" in err
 
 
+def test_a_stop_line_at_the_frame_edge_is_a_warning_not_an_error(setup: Path, capsys) -> None:
+    cfg = yaml.safe_load((setup / "camera.yaml").read_text())
+    cfg["lanes"][0]["stop_line"] = [[0, 359], [320, 359]]  # the frame's bottom row
+    (setup / "camera.yaml").write_text(yaml.safe_dump(cfg))
+    assert _run(setup, "--csv", str(setup / "counts.csv")) == 0
+    err = capsys.readouterr().err
+    assert "warning: lanes ['n_0']: stop line at the edge of the 640x360 frame" in err and "re-aim" in err
+
+
 def test_annotated_video_keeps_every_frame_when_a_reconnect_changes_the_size(setup: Path, monkeypatch) -> None:
     import vision.cli_detect as cli
 
