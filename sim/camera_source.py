@@ -46,7 +46,7 @@ from sim.camera_scene import RoadScene, load_road_scene
 from sim.camera_sumo import VehicleStateReader
 from sim.errors import SimError
 from sim.topology import SignalInfo
-from vision.counting import CountingSettings
+from vision.counting import STOP_LINE_EDGE_MARGIN, CountingSettings
 from vision.detections import Detections
 from vision.detector import Detector, OnnxDetector, default_detector_config
 from vision.errors import VisionError
@@ -318,9 +318,6 @@ def _best_pose(approach: Approach, rng: np.random.Generator, cfg: CameraLoopConf
     return best
 
 
-_EDGE_MARGIN = 0.02  # of the frame size: a box touching the border is as good as cut for the detector
-
-
 def _stop_line_vehicles(approach: Approach, length_m: float = 4.5, height_m: float = 1.5) -> np.ndarray:
     """(n, 3) corners of a car-sized box standing at each lane's stop line (world metres)."""
     t = approach.travel_dir
@@ -336,9 +333,9 @@ def _stop_line_vehicles(approach: Approach, length_m: float = 4.5, height_m: flo
 
 
 def _share_in_frame(cam: PinholeCamera, points: np.ndarray) -> float:
-    """Share of the points in front of the camera and inside the frame (less a small margin)."""
+    """Share of the points in front of the camera and inside the frame, less the margin the edge runtime warns at."""
     uv, depth = cam.project(points)
-    mx, my = _EDGE_MARGIN * cam.width_px, _EDGE_MARGIN * cam.height_px
+    mx, my = STOP_LINE_EDGE_MARGIN * cam.width_px, STOP_LINE_EDGE_MARGIN * cam.height_px
     inside = ((depth > 0.5) & (uv[:, 0] >= mx) & (uv[:, 0] <= cam.width_px - mx)
               & (uv[:, 1] >= my) & (uv[:, 1] <= cam.height_px - my))
     return float(np.mean(inside))
