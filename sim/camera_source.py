@@ -46,7 +46,7 @@ from sim.camera_scene import RoadScene, load_road_scene
 from sim.camera_sumo import VehicleStateReader
 from sim.errors import SimError
 from sim.topology import SignalInfo
-from vision.counting import STOP_LINE_EDGE_MARGIN, CountingSettings
+from vision.counting import CountingSettings, clear_of_edge
 from vision.detections import Detections
 from vision.detector import Detector, OnnxDetector, default_detector_config
 from vision.errors import VisionError
@@ -319,7 +319,7 @@ def _best_pose(approach: Approach, rng: np.random.Generator, cfg: CameraLoopConf
 
 
 def _stop_line_vehicles(approach: Approach, length_m: float = 4.5, height_m: float = 1.5) -> np.ndarray:
-    """(n, 3) corners of a car-sized box standing at each lane's stop line (world metres)."""
+    """(n, 3) corners of a lane-wide, car-long box standing at each lane's stop line (world metres)."""
     t = approach.travel_dir
     pts = []
     for shape, width in zip(approach.lane_shapes, approach.lane_widths_m, strict=True):
@@ -335,10 +335,7 @@ def _stop_line_vehicles(approach: Approach, length_m: float = 4.5, height_m: flo
 def _share_in_frame(cam: PinholeCamera, points: np.ndarray) -> float:
     """Share of the points in front of the camera and inside the frame, less the margin the edge runtime warns at."""
     uv, depth = cam.project(points)
-    mx, my = STOP_LINE_EDGE_MARGIN * cam.width_px, STOP_LINE_EDGE_MARGIN * cam.height_px
-    inside = ((depth > 0.5) & (uv[:, 0] >= mx) & (uv[:, 0] <= cam.width_px - mx)
-              & (uv[:, 1] >= my) & (uv[:, 1] <= cam.height_px - my))
-    return float(np.mean(inside))
+    return float(np.mean((depth > 0.5) & clear_of_edge(uv, cam.width_px, cam.height_px)))
 
 
 def _net_file(api: Any) -> Path:

@@ -23,7 +23,7 @@ from controller.measurement import ApproachingVehicle, LaneMeasurement
 from vision.detections import VEHICLE_CLASSES, Detections
 from vision.tracking import Tracker, make_tracker
 
-__all__ = ["CountingSettings", "LaneCounter", "LaneZone"]
+__all__ = ["CountingSettings", "LaneCounter", "LaneZone", "clear_of_edge"]
 
 # typical vehicle length by class, metres: the camera sees the front; the queue ends at the back
 CLASS_LENGTH_M = {"car": 4.5, "truck": 8.0, "bus": 12.0, "motorcycle": 2.2}
@@ -49,6 +49,12 @@ _BACKWARD_M = 2.0  # a track moving this far away from the stop line in one fram
 _SLOW_FRAME_S = 0.5  # ...when frames are this far apart
 HOLD_S = 0.25  # how long a missed vehicle is still counted, at 6 frames/s and faster
 STOP_LINE_EDGE_MARGIN = 0.02  # of the frame size: a stop line this close to the edge cuts the vehicle standing there
+
+
+def clear_of_edge(uv: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Per (n, 2) pixel point, whether it lies inside the frame by at least `STOP_LINE_EDGE_MARGIN` of its size."""
+    mx, my = STOP_LINE_EDGE_MARGIN * width, STOP_LINE_EDGE_MARGIN * height
+    return (uv[:, 0] >= mx) & (uv[:, 0] <= width - mx) & (uv[:, 1] >= my) & (uv[:, 1] <= height - my)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +143,8 @@ class LaneCounter:
         more often than a whole one: in the closed camera loop a truck at a stop line the frame cut went unseen for
         13 s running. The camera wants re-aiming. Lanes without a configured stop line are not checked.
         """
-        mx, my = STOP_LINE_EDGE_MARGIN * width, STOP_LINE_EDGE_MARGIN * height
-        return [
-            z.lane_id for z in self.zones
-            if z.stop_line is not None and not np.all((z.stop_line[:, 0] >= mx) & (z.stop_line[:, 0] <= width - mx)
-                                                      & (z.stop_line[:, 1] >= my) & (z.stop_line[:, 1] <= height - my))
-        ]  # fmt: skip
+        return [z.lane_id for z in self.zones
+                if z.stop_line is not None and not clear_of_edge(z.stop_line, width, height).all()]  # fmt: skip
 
     def lane_of(self, anchors: np.ndarray) -> list[int]:
         """Index of the zone holding each anchor, -1 for none (the deepest inside wins where zones overlap)."""
