@@ -16,6 +16,8 @@ __all__ = [
     "LaneMeasurement",
     "MeasurementSource",
     "OutgoingMeasurement",
+    "STANDING_QUEUE_M",
+    "standing_call",
 ]
 
 
@@ -38,6 +40,19 @@ class LaneMeasurement:
     queue_m: float = 0.0  # from the stop line to the back of the last queued vehicle
     occupancy: float = 0.0  # share of the zone covered by vehicles, 0..1
     zone_m: float = 150.0
+
+
+STANDING_QUEUE_M = 7.0  # one car and its gap
+
+
+def standing_call(lane_id: str, zone_m: float) -> LaneMeasurement:
+    """The safe assumption for a lane without counts (no camera sees it, or its camera is dead, frozen or stale).
+
+    One vehicle waiting at the stop line: the lane's movement is served every cycle and never starved, at the price
+    of some green time.
+    """
+    return LaneMeasurement(lane_id=lane_id, vehicles=1, queued=1, queue_m=STANDING_QUEUE_M,
+                           occupancy=min(1.0, STANDING_QUEUE_M / zone_m), zone_m=zone_m)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

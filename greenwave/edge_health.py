@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from controller.measurement import LaneMeasurement
+from controller.measurement import LaneMeasurement, standing_call
 
-__all__ = ["InputHealth", "InputWatchdog", "WatchdogSettings", "standing_call"]
+__all__ = ["InputHealth", "InputWatchdog", "WatchdogSettings"]
 
-_STANDING_QUEUE_M = 7.0  # one car and its gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +35,6 @@ class InputHealth:
     degraded: frozenset[str]
     reason: str  # "" when healthy
 
-
-def standing_call(lane_id: str, zone_m: float = 60.0) -> LaneMeasurement:
-    """The safe assumption for a lane whose counts are missing: one vehicle waiting at the stop line."""
-    return LaneMeasurement(lane_id=lane_id, vehicles=1, queued=1, queue_m=_STANDING_QUEUE_M,
-                           occupancy=min(1.0, 4.5 / zone_m), zone_m=zone_m)  # fmt: skip
 
 
 class InputWatchdog:

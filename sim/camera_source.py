@@ -38,7 +38,7 @@ import numpy as np
 
 from configs.controller import ControllerParams
 from configs.vision import CameraConfig, DetectorConfig
-from controller.measurement import IntersectionMeasurement, LaneMeasurement
+from controller.measurement import IntersectionMeasurement, LaneMeasurement, standing_call
 from sim.camera import SyntheticCamera
 from sim.camera_effects import random_conditions
 from sim.camera_model import Approach, PinholeCamera, pose_for_approach
@@ -59,7 +59,6 @@ __all__ = [
     "CameraSource",
     "last_timing",
     "shared_detector",
-    "standing_call",
     "use_model",
 ]
 
@@ -70,11 +69,6 @@ CONDITION_MODES = ("day", "mixed")
 FRAME_SETTINGS = CountingSettings(stop_speed_mps=1.2, move_speed_mps=2.5, speed_window_s=2.5, min_history_s=1.5,
                                   hold_s=0.5, forget_s=3.0)
 
-
-def standing_call(lane_id: str, zone_m: float) -> LaneMeasurement:
-    """The safe assumption for a lane no camera sees: one vehicle waiting at the stop line."""
-    return LaneMeasurement(lane_id=lane_id, vehicles=1, queued=1, queue_m=7.0, occupancy=min(1.0, 7.0 / zone_m),
-                           zone_m=zone_m)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from configs.intersection import IntersectionConfig
 from configs.loader import load_config
 from controller.guard import SafetyGuard
 from controller.intersection_model import barrier_groups, model_from_intersection
+from controller.measurement import standing_call
 from greenwave.cli import main
 from greenwave.edge_bridge import phase_command
-from greenwave.edge_health import InputWatchdog, WatchdogSettings, standing_call
+from greenwave.edge_health import InputWatchdog, WatchdogSettings
 from greenwave.edge_metrics import Metrics, parse_bind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +104,7 @@ def test_watchdog_degrades_stale_lanes_and_waits_before_recovering() -> None:
     h = wd.assess(10.0, frames, ["a", "b", "c"])
     assert not h.healthy and h.fresh == {"a", "b"} and h.degraded == {"c", "d"} and "of 3 s" in h.reason
     assert wd.assess(13.0, {"a": 13, "b": 13}, ["a", "b"]).healthy  # 3 s of healthy inputs
-    m = wd.measurements(h, {"a": standing_call("a"), "c": standing_call("c")}, {"c": 40.0})
+    m = wd.measurements(h, {"a": standing_call("a", 60.0), "c": standing_call("c", 60.0)}, {"c": 40.0})
     assert set(m) == {"a", "b", "c", "d"} and m["d"].queued == 1 and m["c"].zone_m == 40.0
     h = wd.assess(14.0, {"a": 14}, ["a", "b"])  # b's camera up but no fresh counts: 1 of 3 fresh
     assert not h.healthy and "1 of 3" in h.reason
