@@ -312,9 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     for sig in sorted(use[ref]):
         cells = []
         for c in controllers:
-            kinds = use[c].get(sig)
-            total_s = sum(kinds.values()) if kinds else 0.0
-            cells.append(f"{c} " + " / ".join(f"{kinds[k] / total_s:.3f}" for k in GREEN_USE) if total_s else f"{c} -")
+            shares = use[c].get(sig)
+            total_s = sum(shares.values()) if shares else 0.0
+            cells.append(f"{c} " + " / ".join(f"{shares[k] / total_s:.3f}" for k in GREEN_USE)
+                         if shares and total_s else f"{c} -")
         print(f"  {sig:10s} " + "   ".join(cells))
     if args.json:
         out = {

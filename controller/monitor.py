@@ -206,7 +206,7 @@ class SafetyMonitor:
             # a wait that ends now (served, or demand gone) is judged up to now, as one still running
             since = running[k] if running[k] is not None else self._waits.since(k)
             late = since is not None and now_s - since > self.model.max_red_s + self.tolerance_s
-            if late and not self._red_reported[k]:
+            if since is not None and late and not self._red_reported[k]:
                 self._red_reported[k] = True
                 self._flag("max_red", now_s, f"phase {k} red with demand for {now_s - since:g}s")
             if self._waits.since(k) is None:

@@ -154,9 +154,12 @@ class OnnxDetector:
 
     def decode(self, out: np.ndarray, boxes: list[Letterbox], *, conf: float | None = None) -> list[Detections]:
         """Raw output -> frame-pixel detections (config thresholds unless `conf` overrides the score cut)."""
+        layout = self.layout if self.layout is not None else output_layout(out.shape)
+        if layout is None:  # a real output's dims are ints: only a symbolic shape leaves the layout open
+            raise ModelError(f"detector output: expected concrete dims, found {list(out.shape)}")
         decoded = decode_batch(
             out,
-            layout=self.layout,
+            layout=layout,
             class_map=self.config.class_map,
             conf=self.config.conf_threshold if conf is None else conf,
             iou=self.config.iou_threshold,
