@@ -7,9 +7,10 @@ Per scenario and seed three runs of the same window: `fixed` (the scenario's own
 (sim/oracle.py) and `adaptive` fed by the cameras (sim/camera_source.py: every approach rendered, the shipped ONNX
 detector, the vision pipeline). Printed per scenario: mean stop time of each, the oracle's and the cameras' reduction
 against fixed, the share the cameras keep = (fixed - camera) / (fixed - oracle) (issue 6 target: >= 0.90), per-seed
-shares and their standard error, and the camera loop's cost: render and inference time per camera frame (medians), wall time per simulated
-second. Without --window-s the scenario's whole horizon runs (an hour each; the camera runs cost most: about
-45 ms per camera per simulated second on a loaded 2-core machine). Timing lives here, never in tests.
+shares and their standard error, and the camera loop's cost: render and inference time per camera frame (medians),
+wall time per simulated second. Without --window-s the scenario's whole horizon runs (an hour each; the camera runs
+cost most: about 45 ms per camera per simulated second on a loaded 2-core machine). Timing lives here, never in
+tests.
 """
 
 from __future__ import annotations
@@ -143,17 +144,17 @@ def _fmt(v: float | None, spec: str = ".2f") -> str:
 
 def print_report(report: dict[str, Any]) -> None:
     print(f"\ncamera-fed vs oracle-fed adaptive (conditions {report['conditions']}, model {report['model']})")
-    hdr = (f"{'scenario':>10} {'window':>15} {'fixed':>7} {'oracle':>7} {'camera':>7} {'kept':>6} {'se':>5} {'per seed':>20} "
-           f"{'cams':>4} {'render':>7} {'infer':>7} {'wall/sim':>8}")
+    hdr = (f"{'scenario':>10} {'window':>15} {'fixed':>7} {'oracle':>7} {'camera':>7} {'kept':>6} {'se':>5} "
+           f"{'per seed':>20} {'cams':>4} {'render':>7} {'infer':>7} {'wall/sim':>8}")
     print(hdr)
     for name, s in report["scenarios"].items():
         b, e = s["window_s"]
         window = "whole" if b is None else f"{b:g}-{e:g}"
         seeds = ",".join(_fmt(x) for x in s["share_per_seed"])
         print(f"{name:>10} {window:>15} {s['fixed']['stop_time_s']:7.2f} {s['oracle']['stop_time_s']:7.2f} "
-              f"{s['camera']['stop_time_s']:7.2f} {_fmt(s['share_kept']):>6} {_fmt(s.get('share_se')):>5} {seeds:>20} "
-              f"{s['cameras']:>4} "
-              f"{_fmt(s['render_ms'], '.1f'):>5}ms {_fmt(s['infer_ms'], '.1f'):>5}ms {_fmt(s['camera_wall_per_sim_s']):>7}s")
+              f"{s['camera']['stop_time_s']:7.2f} {_fmt(s['share_kept']):>6} {_fmt(s.get('share_se')):>5} "
+              f"{seeds:>20} {s['cameras']:>4} {_fmt(s['render_ms'], '.1f'):>5}ms {_fmt(s['infer_ms'], '.1f'):>5}ms "
+              f"{_fmt(s['camera_wall_per_sim_s']):>7}s")
     print("stop times are means over seeds (s/vehicle); kept = (fixed - camera) / (fixed - oracle), target >= "
           f"{TARGET_SHARE:.2f}; se = standard error of the per-seed shares (each seed draws its own camera poles: "
           "a kept share within ~2 se of the target is not settled by these seeds); render/infer = median ms per "

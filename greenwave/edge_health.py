@@ -20,7 +20,6 @@ from controller.measurement import LaneMeasurement, standing_call
 __all__ = ["InputHealth", "InputWatchdog", "WatchdogSettings"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class WatchdogSettings:
     stale_s: float = 2.0
@@ -34,7 +33,6 @@ class InputHealth:
     fresh: frozenset[str]
     degraded: frozenset[str]
     reason: str  # "" when healthy
-
 
 
 class InputWatchdog:

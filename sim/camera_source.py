@@ -70,7 +70,6 @@ FRAME_SETTINGS = CountingSettings(stop_speed_mps=1.2, move_speed_mps=2.5, speed_
                                   hold_s=0.5, forget_s=3.0)
 
 
-
 @dataclass(frozen=True, slots=True)
 class CameraLoopConfig:
     """How the closed loop films and detects. Defaults: fixed day conditions, the shipped model, 1 thread."""
@@ -88,7 +87,7 @@ class CameraLoopConfig:
     # ~5-8 px wide and detected too rarely to claim more. `python -m bench.camera_reach` measures how much of each
     # 10 m band the cameras count. A 50 m zone (where they count 0.75-0.9 of moving vehicles on green, against
     # 0.45-0.65 at 70-80 m) did no better in the closed loop: corridor 900-2700 s, seeds 4-9, camera-fed kept 0.86
-    # of the oracle's stop-time reduction with 50 m and 0.85 with 80 m; seed by seed the two differ by -0.04..+0.07,
+    # of the oracle's stop-time reduction with 50 m and 0.85 with 80 m; seed by seed the two differ by -0.05..+0.07,
     # the spread any change of camera gives.
     max_zone_m: float = 80.0
     pose_draws: int = 8  # candidate poles per approach; the one with the largest image scale 50 m upstream wins
