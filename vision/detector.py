@@ -146,20 +146,24 @@ class OnnxDetector:
         """Letterbox + session.run: the raw model output and how each frame was fitted."""
         batch, boxes = letterbox_batch(list(frames), self.input_hw)
         out = self.infer(batch)
+        self._layout_of(out)
+        return out, boxes
+
+    def _layout_of(self, out: np.ndarray) -> str:
+        """The output layout, judged from the first real output when the model's declared shape left it open."""
         if self.layout is None:
             self.layout = output_layout(out.shape)
+        if self.layout is None:  # a real output's dims are ints: only a symbolic shape leaves the layout open
+            raise ModelError(f"detector output: expected concrete dims, found {list(out.shape)}")
         if self.layout == "e2e" and out.shape[-1] != 6:
             raise ModelError(f"detector output: expected [B, K, 6], found {list(out.shape)}")
-        return out, boxes
+        return self.layout
 
     def decode(self, out: np.ndarray, boxes: list[Letterbox], *, conf: float | None = None) -> list[Detections]:
         """Raw output -> frame-pixel detections (config thresholds unless `conf` overrides the score cut)."""
-        layout = self.layout if self.layout is not None else output_layout(out.shape)
-        if layout is None:  # a real output's dims are ints: only a symbolic shape leaves the layout open
-            raise ModelError(f"detector output: expected concrete dims, found {list(out.shape)}")
         decoded = decode_batch(
             out,
-            layout=layout,
+            layout=self._layout_of(out),
             class_map=self.config.class_map,
             conf=self.config.conf_threshold if conf is None else conf,
             iou=self.config.iou_threshold,
