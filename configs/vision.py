@@ -34,6 +34,19 @@ class CameraConfig(StrictModel):
         description="3x3 image -> approach ground homography: x metres across, y metres upstream of the stop line.",
     )
     zone_m: float = Field(default=60.0, gt=0, le=500, description="Detection zone length before the stop line.")
+    ignore_boxes: list[list[float]] = Field(
+        default_factory=list,
+        description="Frame-pixel boxes [x0, y0, x1, y1] where the detector fires on the empty road (a lane marking, "
+        "a sign), found when the camera is commissioned; a detection of about that size there is dropped.",
+    )
+
+    @field_validator("ignore_boxes")
+    @classmethod
+    def _boxes(cls, boxes: list[list[float]]) -> list[list[float]]:
+        for k, b in enumerate(boxes):
+            if len(b) != 4 or b[2] <= b[0] or b[3] <= b[1]:
+                raise ValueError(f"ignore_boxes[{k}]: expected [x0, y0, x1, y1] with x1 > x0 and y1 > y0, found {b}")
+        return boxes
 
     @field_validator("homography")
     @classmethod

@@ -90,6 +90,8 @@ class CameraLoopConfig:
     # of the oracle's stop-time reduction with 50 m and 0.85 with 80 m; seed by seed the two differ by -0.05..+0.07,
     # the spread any change of camera gives.
     max_zone_m: float = 80.0
+    # frames of each camera's empty road searched for static clutter at start (CameraSource._commission); 0: none
+    commission_frames: int = 5
     pose_draws: int = 8  # candidate poles per approach; the one with the largest image scale 50 m upstream wins
     # recall over precision: a missed queued vehicle costs its movement a cycle, a phantom one a few seconds of
     # green. None: the model config's own threshold.
@@ -218,13 +220,32 @@ class CameraSource:
             seen = {lane for cam in cams for lane in cam.lane_polygons}
             pipeline = None
             if cams:
-                configs = [CameraConfig.model_validate(cam.camera_config(f"{tls_id}/{cam.approach.edge_id}", "sumo"))
-                           for cam in cams]
+                clutter = self._commission(cams, seed)
+                configs = [
+                    CameraConfig.model_validate(
+                        cam.camera_config(f"{tls_id}/{cam.approach.edge_id}", "sumo") | {"ignore_boxes": boxes}
+                    )
+                    for cam, boxes in zip(cams, clutter, strict=True)
+                ]
                 pipeline = IntersectionPipeline(_TimedDetector(self.detector, self.timing), configs,
                                                 settings=FRAME_SETTINGS)
             self._junctions[tls_id] = _Junction(cams, pipeline, frozenset(controlled), tuple(sorted(controlled - seen)),
                                                 np.random.default_rng(int(rng.integers(1 << 31))))
         _LAST[:] = [self]
+
+    def _commission(self, cams: Sequence[SyntheticCamera], seed: int) -> list[list[list[float]]]:
+        """Per camera, the boxes the detector finds on its empty road: what an installer masks when commissioning.
+
+        Each camera films its approach with no traffic `commission_frames` times (fresh sensor noise each time);
+        every detection there is static clutter (vision/counting.py). The noise has its own generator, so the poles
+        and conditions a seed draws are the same with commissioning or without.
+        """
+        n = self.config.commission_frames
+        if n <= 0:
+            return [[] for _ in cams]
+        frames = [cam.render([], np.random.default_rng([seed, k, i])).image for k, cam in enumerate(cams) for i in range(n)]
+        dets = self.detector.detect(frames)
+        return [[[float(v) for v in box] for d in dets[k * n:(k + 1) * n] for box in d.xyxy] for k in range(len(cams))]
 
     def unseen_lanes(self, junction_id: str) -> tuple[str, ...]:
         return self._junctions[junction_id].unseen

@@ -6,6 +6,12 @@ each track a distance to the stop line and, from a least-squares fit over the la
 queued once its speed drops below `stop_speed_mps` and stays queued until it exceeds `move_speed_mps`
 (hysteresis); a track missed for a frame or two is still counted for `hold_s` (smoothing against flicker).
 
+Static clutter: the detector may fire on the empty road itself (a lane marking meeting the stop bar read as a
+motorcycle), at the same spot in every frame. Such a phantom stands still at the stop line, so it is a queued vehicle
+to the controller: a call on every red, and on every green a vehicle that seems to leave and come back. The boxes it
+gives on the empty road (`CameraConfig.ignore_boxes`, found when the camera is commissioned) are dropped before
+tracking, as is any detection of about their size and place (`matches_clutter`); a vehicle on that spot is larger.
+
 Pure computation over detections: no frames, no clock (time comes in as `now_s`), no onnxruntime.
 """
 
@@ -23,7 +29,7 @@ from controller.measurement import ApproachingVehicle, LaneMeasurement
 from vision.detections import VEHICLE_CLASSES, Detections
 from vision.tracking import Tracker, make_tracker
 
-__all__ = ["CountingSettings", "LaneCounter", "LaneZone", "clear_of_edge"]
+__all__ = ["CountingSettings", "LaneCounter", "LaneZone", "clear_of_edge", "matches_clutter"]
 
 # typical vehicle length by class, metres: the camera sees the front; the queue ends at the back
 CLASS_LENGTH_M = {"car": 4.5, "truck": 8.0, "bus": 12.0, "motorcycle": 2.2}
@@ -55,6 +61,31 @@ def clear_of_edge(uv: np.ndarray, width: int, height: int) -> np.ndarray:
     """Per (n, 2) pixel point, whether it lies inside the frame by at least `STOP_LINE_EDGE_MARGIN` of its size."""
     mx, my = STOP_LINE_EDGE_MARGIN * width, STOP_LINE_EDGE_MARGIN * height
     return (uv[:, 0] >= mx) & (uv[:, 0] <= width - mx) & (uv[:, 1] >= my) & (uv[:, 1] <= height - my)
+
+
+# A detection is static clutter when its centre lies within a commissioning box grown by this share of its size on each
+# side and its area is within these ratios of the box's: the clutter's own box jitters by a few pixels from frame to
+# frame, while a vehicle standing on the same spot (a car at the stop line over a lane marking) is several times larger.
+_CLUTTER_GROW = 0.5
+_CLUTTER_AREA = (0.4, 2.5)
+
+
+def matches_clutter(xyxy: np.ndarray, clutter: np.ndarray) -> np.ndarray:
+    """Per detection box (n, 4), whether it matches one of the clutter boxes (m, 4) (see `_CLUTTER_GROW`)."""
+    if len(xyxy) == 0 or len(clutter) == 0:
+        return np.zeros(len(xyxy), bool)
+    cx, cy = (xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2
+    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    w, h = clutter[:, 2] - clutter[:, 0], clutter[:, 3] - clutter[:, 1]
+    inside = (
+        (cx[:, None] >= clutter[None, :, 0] - _CLUTTER_GROW * w)
+        & (cx[:, None] <= clutter[None, :, 2] + _CLUTTER_GROW * w)
+        & (cy[:, None] >= clutter[None, :, 1] - _CLUTTER_GROW * h)
+        & (cy[:, None] <= clutter[None, :, 3] + _CLUTTER_GROW * h)
+    )
+    ratio = area[:, None] / (w * h)[None, :]
+    sized = (ratio >= _CLUTTER_AREA[0]) & (ratio <= _CLUTTER_AREA[1])
+    return np.asarray((inside & sized).any(axis=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +120,10 @@ class LaneCounter:
         zone_m: float = 60.0,
         tracker: Tracker | None = None,
         settings: CountingSettings | None = None,
+        ignore_boxes: Sequence[Sequence[float]] = (),
     ) -> None:
         self.zones = list(zones)
+        self.ignore_boxes = np.asarray(ignore_boxes, np.float64).reshape(-1, 4)
         self.homography = None if homography is None else np.asarray(homography, np.float64)
         self.zone_m = zone_m
         self.tracker = tracker or make_tracker("iou")
@@ -112,7 +145,8 @@ class LaneCounter:
         # a missed frame must be held at any frame rate: at 4 fps one frame is 0.25 s
         settings = settings or CountingSettings(hold_s=max(HOLD_S, 1.5 / camera.fps))
         return cls(zones, homography=None if camera.homography is None else np.array(camera.homography),
-                   zone_m=camera.zone_m, tracker=make_tracker(tracker, camera.fps), settings=settings)
+                   zone_m=camera.zone_m, tracker=make_tracker(tracker, camera.fps), settings=settings,
+                   ignore_boxes=camera.ignore_boxes)
 
     def _reach_m(self, zone: LaneZone) -> float:
         """How far upstream of the stop line the lane's polygon reaches on the ground (zone_m at most)."""
@@ -176,6 +210,8 @@ class LaneCounter:
 
     def update(self, detections: Detections, now_s: float) -> dict[str, LaneMeasurement]:
         s = self.settings
+        if len(self.ignore_boxes) and len(detections):
+            detections = detections[~matches_clutter(detections.xyxy, self.ignore_boxes)]
         det = self.tracker.update(detections)
         lanes = self.lane_of(det.anchors)
         ground = self.to_ground(det.anchors, lanes)

@@ -30,6 +30,26 @@ def test_bottom_centre_anchor_picks_the_lane() -> None:
     assert (m["L0"].vehicles, m["L1"].vehicles) == (1, 1)
 
 
+def test_commissioned_clutter_is_dropped_but_a_vehicle_on_the_same_spot_is_counted() -> None:
+    # a lane marking the detector reads as a motorcycle at L0's stop bar: 8 x 24 px, standing in every frame
+    clutter = (46.0, 370.0, 54.0, 394.0)
+    camera = make_camera(LANES, homography=H).model_copy(update={"ignore_boxes": [list(clutter)]})
+    c = LaneCounter.from_config(camera)
+    for k in range(12):
+        jitter = (k % 3) - 1.0  # the phantom's box moves by a pixel or two from frame to frame
+        m = c.update(make_detections([(46 + jitter, 371 - jitter, 55 + jitter, 393), _car(150, 392)]), k * 0.1)
+    assert m["L0"].vehicles == 0 and m["L1"].queued == 1
+    # a car stopping over the marking is four times its size: counted
+    for k in range(12, 24):
+        m = c.update(make_detections([_car(50, 394)]), k * 0.1)
+    assert m["L0"].queued == 1
+
+
+def test_ignore_boxes_must_be_boxes() -> None:
+    with pytest.raises(ValueError, match=r"ignore_boxes\[0\]: expected \[x0, y0, x1, y1\]"):
+        make_camera(LANES).model_validate(make_camera(LANES).model_dump() | {"ignore_boxes": [[10, 10, 5, 20]]})
+
+
 def test_outside_every_zone_is_not_counted() -> None:
     m = _counter().update(make_detections([_car(300, 200)]), 0.0)
     assert m["L0"].vehicles == m["L1"].vehicles == 0
