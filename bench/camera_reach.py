@@ -15,6 +15,12 @@ a coordinated corridor it drops a vehicle the upstream junction released once th
 (controller/coordination.py): from there on only the camera may count it. A camera claiming more road than it counts
 reliably loses exactly the platoon members a green extension is for. Queued vehicles are left out: the measurement
 carries only their count, not where each stands.
+
+It also counts stop-line crossings per source, as the controller derives them (controller/policies/lanes.py's
+`FlowEstimator` after the `LaneFilter`, fed each source's measurement and which lanes were served) against SUMO's
+own (a vehicle that left the lane into the junction). A coordinated junction publishes those crossings to its
+downstream neighbour, which plans with them as a platoon on its way (controller/coordination.py), and the same
+count feeds each lane's arrival-flow estimate: an overcount is phantom traffic in both.
 """
 
 from __future__ import annotations
@@ -24,13 +30,17 @@ import json
 import multiprocessing as mp
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from configs.controller import ControllerParams
+from controller.lane_filter import LaneFilter
 from controller.measurement import IntersectionMeasurement
+from controller.policies.lanes import FlowEstimator
 
-__all__ = ["BAND_M", "BandTally", "main", "reach_m"]
+__all__ = ["BAND_M", "BandTally", "CrossingCounter", "main", "reach_m", "sumo_crossings"]
 
 BAND_M = 10.0
 _SERVED = frozenset("gGy")  # a link showing green or yellow can discharge
@@ -79,6 +89,43 @@ class BandTally:
         return [c / t if t else None for t, c in zip(self.truth[phase], self.camera[phase], strict=True)]
 
 
+class CrossingCounter:
+    """Stop-line crossings of some lanes as the adaptive controller counts them from a measurement source."""
+
+    def __init__(self, lanes: Sequence[str], params: ControllerParams) -> None:
+        self.lanes = tuple(lanes)
+        n = len(self.lanes)
+        self._filter = LaneFilter(n, hold_s=params.measurement_hold_s, free_speed_mps=params.free_speed_mps)
+        self._flows = FlowEstimator(n, window_s=params.flow_window_s, free_speed_mps=params.free_speed_mps)
+        self.total = 0
+
+    def update(self, measurement: IntersectionMeasurement, served: Mapping[str, bool]) -> int:
+        """This step's crossings (also added to `total`)."""
+        flags = [served.get(lane, False) for lane in self.lanes]
+        lanes = self._filter.update(measurement.now_s, [measurement.incoming.get(x) for x in self.lanes], flags)
+        self._flows.update(measurement.now_s, lanes, flags)
+        n = sum(self._flows.crossed)
+        self.total += n
+        return n
+
+
+def sumo_crossings(
+    before: Mapping[str, set[str]], now: Mapping[str, set[str]], edge_of_vehicle: Callable[[str], str | None],
+    lane_edge: Mapping[str, str],
+) -> int:
+    """Vehicles on a lane a step ago that left it forward: now on another edge (the junction) or out of the net.
+
+    A vehicle that changed to another lane of the same edge did not cross; `edge_of_vehicle` gives None for one
+    that left the simulation (it crossed and arrived).
+    """
+    n = 0
+    for lane, ids in before.items():
+        for vid in ids - now.get(lane, set()):
+            if edge_of_vehicle(vid) != lane_edge[lane]:
+                n += 1
+    return n
+
+
 def reach_m(ratios: list[float | None], min_ratio: float) -> float:
     """The far end of the last 10 m band up to which every band with traffic has a ratio of at least `min_ratio`.
 
@@ -109,24 +156,42 @@ def _job(job: tuple[str, int, float | None, float | None, float]) -> dict[str, A
     sources: list[Any] = []
     links = {tls: [(link.index, link.in_lane) for link in info.links] for tls, info in signals.items()}
 
+    counters: dict[str, dict[str, CrossingCounter]] = {}  # tls -> source -> counter
+    on_lanes: dict[str, set[str]] = {}  # lane -> vehicle ids a step ago, on the lanes the cameras see
+    lane_edge: dict[str, str] = {}
+    crossings = {"sumo": 0, "camera": 0, "oracle": 0}
+
     def on_step(api: Any, now_s: float) -> None:
         if not sources:  # built on the first step: they need the running SUMO
             sources.append(
                 CameraSource(api, signals, params, seed=seed, config=CameraLoopConfig(max_zone_m=max_zone_m))
             )
             sources.append(OracleSource(api, signals, range_m=max_zone_m))
+            for tls, info in signals.items():
+                seen = sorted(set(info.zones) - set(sources[0].unseen_lanes(tls)))
+                counters[tls] = {src: CrossingCounter(seen, params) for src in ("camera", "oracle")}
+                lane_edge.update((lane, api.lane.getEdgeID(lane)) for lane in seen)
         cam, oracle = sources
+        now_on = {lane: set(api.lane.getLastStepVehicleIDs(lane)) for lane in lane_edge}
+        if on_lanes:
+            alive = set(api.vehicle.getIDList())
+            crossings["sumo"] += sumo_crossings(
+                on_lanes, now_on, lambda v: api.vehicle.getRoadID(v) if v in alive else None, lane_edge
+            )
+        on_lanes.clear()
+        on_lanes.update(now_on)
         for tls in signals:
             state = api.trafficlight.getRedYellowGreenState(tls)
             served: dict[str, bool] = {}
             for index, lane in links[tls]:
                 served[lane] = served.get(lane, False) or state[index] in _SERVED
-            tally.add(
-                cam.measure(tls, now_s), oracle.measure(tls, now_s), served, frozenset(cam.unseen_lanes(tls))
-            )
+            measured = {"camera": cam.measure(tls, now_s), "oracle": oracle.measure(tls, now_s)}
+            for src, m in measured.items():
+                crossings[src] += counters[tls][src].update(m, served)
+            tally.add(measured["camera"], measured["oracle"], served, frozenset(cam.unseen_lanes(tls)))
 
     run_one(RunSpec(Path(cfg_path), "fixed", seed, begin, end, params=params), on_step=on_step)
-    return {"seed": seed, "truth": tally.truth, "camera": tally.camera}
+    return {"seed": seed, "truth": tally.truth, "camera": tally.camera, "crossings": crossings}
 
 
 def run(
@@ -148,10 +213,13 @@ def run(
     begin, end = start + offset_s, start + offset_s + window_s
     jobs = [(str(cfg), seed, begin, end, max_zone_m) for seed in seeds]
     total = BandTally(bands=int(-(-max_zone_m // BAND_M)))
+    crossings = {"sumo": 0, "camera": 0, "oracle": 0}
     t0 = time.perf_counter()
     with mp.get_context("spawn").Pool(processes=max(1, workers), maxtasksperchild=1) as pool:
         for r in pool.imap_unordered(_job, jobs):
             total.merge(BandTally(total.bands, r["truth"], r["camera"]))
+            for src, n in r["crossings"].items():
+                crossings[src] += n
             log(f"[{time.perf_counter() - t0:6.0f} s] {scenario} seed {r['seed']} done")
     return {
         "scenario": scenario,
@@ -161,6 +229,7 @@ def run(
         "truth": total.truth,
         "camera": total.camera,
         "ratio": {p: total.ratios(p) for p in ("green", "red")},
+        "crossings": crossings,
     }
 
 
@@ -179,6 +248,12 @@ def print_report(report: dict[str, Any], min_ratio: float) -> None:
     print(
         f"reach on green at ratio >= {min_ratio:.2f}: {reach_m(report['ratio']['green'], min_ratio):.0f} m"
         f" (the loop's cameras claim CameraLoopConfig.max_zone_m)"
+    )
+    c = report["crossings"]
+    ratio = {src: f"{c[src] / c['sumo']:.2f}" if c["sumo"] else "-" for src in ("camera", "oracle")}
+    print(
+        f"stop-line crossings on the cameras' lanes, as the controller counts them: SUMO {c['sumo']}, from the"
+        f" cameras {c['camera']} ({ratio['camera']}), from the oracle {c['oracle']} ({ratio['oracle']})"
     )
 
 

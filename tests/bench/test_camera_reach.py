@@ -1,15 +1,16 @@
-"""bench/camera_reach.py: vehicles are tallied in the right band and phase, and the reach stops at the first band
-the camera undercounts."""
+"""bench/camera_reach.py: vehicles are tallied in the right band and phase, the reach stops at the first band the
+camera undercounts, and stop-line crossings are counted as SUMO and as the controller count them."""
 
-from bench.camera_reach import BandTally, reach_m
+from bench.camera_reach import BandTally, CrossingCounter, reach_m, sumo_crossings
+from configs.controller import ControllerParams
 from controller.measurement import ApproachingVehicle, IntersectionMeasurement, LaneMeasurement
 
 
-def _junction(lanes: dict[str, tuple[float, list[float]]]) -> IntersectionMeasurement:
+def _junction(lanes: dict[str, tuple[float, list[float]]], now_s: float = 0.0) -> IntersectionMeasurement:
     """lane -> (zone_m, moving vehicles' distances)."""
     return IntersectionMeasurement(
         junction_id="J",
-        now_s=0.0,
+        now_s=now_s,
         incoming={
             lane: LaneMeasurement(
                 lane_id=lane,
@@ -42,3 +43,24 @@ def test_reach_ends_before_the_first_band_the_camera_undercounts():
     assert reach_m([0.6, 0.9, None, 0.85, 0.7, 0.95], 0.8) == 40.0
     assert reach_m([0.9, 0.5, 0.9], 0.8) == 10.0
     assert reach_m([0.9, 0.9, 0.9], 0.8) == 30.0
+
+
+def test_sumo_crossings_count_vehicles_that_left_forward_not_lane_changes():
+    lane_edge = {"e_0": "e", "e_1": "e"}
+    before = {"e_0": {"a", "b", "c"}, "e_1": {"d"}}
+    now = {"e_0": set(), "e_1": {"d", "b"}}  # b changed lanes; a entered the junction; c arrived (left the net)
+    road = {"a": ":J_0", "b": "e", "d": "e"}
+    assert sumo_crossings(before, now, road.get, lane_edge) == 2
+
+
+def test_crossing_counter_counts_a_vehicle_leaving_on_green_once_and_none_on_red():
+    params = ControllerParams()
+    counter = CrossingCounter(["a"], params)
+    steps = [[20.0], [8.0], []]  # a vehicle at 12 m/s reaches the stop line and is gone
+    for t, ds in enumerate(steps):
+        counter.update(_junction({"a": (80.0, ds)}, float(t)), {"a": True})
+    assert counter.total == 1
+    red = CrossingCounter(["a"], params)
+    for t, ds in enumerate(steps):
+        red.update(_junction({"a": (80.0, ds)}, float(t)), {"a": False})
+    assert red.total == 0
