@@ -70,7 +70,8 @@ def _read_results_without_polars() -> None:
     except ImportError:
         from ultralytics.engine.trainer import BaseTrainer
 
-        BaseTrainer.read_results_csv = _results_csv  # type: ignore[method-assign]
+        trainer_cls: Any = BaseTrainer  # typed or not (ultralytics installed or not), a method is replaced here
+        trainer_cls.read_results_csv = _results_csv
 
 
 def _results_csv(trainer: Any) -> dict[str, list[float]]:
