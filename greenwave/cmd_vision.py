@@ -30,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument(
         "--max-frames", type=bounded_int(0), default=0, metavar="N", help="stop after N frames (0: until the end)"
     )
+    d.add_argument("--find-clutter", action="store_true",
+                   help="commissioning, over a recording of the empty road: print the camera's ignore_boxes")
     d.set_defaults(func=_detect)
 
     t = sub.add_parser("train", help="render a dataset from generated SUMO scenarios and train the detector")

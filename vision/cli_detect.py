@@ -1,4 +1,8 @@
-"""`greenwave detect SOURCE --config FILE [--csv counts.csv] [--out annotated.mp4]`.
+"""`greenwave detect SOURCE --config FILE [--csv counts.csv] [--out annotated.mp4] [--find-clutter]`.
+
+--find-clutter is for commissioning: run it over a recording of the empty road, and it prints, as the camera config's
+`ignore_boxes`, the boxes the detector finds inside a lane zone in at least half of the frames (a lane marking read
+as a motorcycle). Vehicles passing through are at a new place in each frame and are not listed.
 
 Privacy: frames are processed in memory and dropped; the CSV holds counts only; an annotated video is written only
 when --out is given. Nothing is sent anywhere.
@@ -18,7 +22,7 @@ from configs.loader import load_config, load_yaml_model
 from configs.outputs import check_output_file, replacing
 from configs.vision import CameraConfig, DetectorConfig
 from vision.annotate import annotate
-from vision.counting import LaneCounter
+from vision.counting import LaneCounter, find_clutter
 from vision.detector import OnnxDetector, default_detector_config
 from vision.errors import VisionError
 from vision.sources import VideoSource
@@ -26,6 +30,7 @@ from vision.sources import VideoSource
 __all__ = ["CSV_FIELDS", "run_detect"]
 
 CSV_FIELDS = ("time_s", "frame", "lane", "vehicles", "queued", "queue_m", "occupancy")
+CLUTTER_SHARE = 0.5  # --find-clutter: a box in at least this share of the empty road's frames is clutter
 
 
 def _load(args: argparse.Namespace) -> tuple[CameraConfig, DetectorConfig]:
@@ -54,6 +59,7 @@ def run_detect(args: argparse.Namespace) -> int:
     detector = OnnxDetector(det_cfg)
     counter = LaneCounter.from_config(camera)
     frames = 0
+    in_zones: list[Any] = []  # --find-clutter: per frame, the boxes inside a lane zone
     with VideoSource(args.source) as source, ExitStack() as stack:
         # the CSV replaces an existing one only once this run ends (stopped by the operator, Ctrl-C or SIGTERM as
         # KeyboardInterrupt: with the whole frames counted so far); a source that cannot be opened, or a failure,
@@ -69,6 +75,8 @@ def run_detect(args: argparse.Namespace) -> int:
                 shape = frame.shape
                 _check_zones(counter, frame, args.config)
             det = detector.detect([frame])[0]
+            if args.find_clutter:
+                in_zones.append(det.xyxy[[lane >= 0 for lane in counter.lane_of(det.anchors)]] if len(det) else det.xyxy)
             counts = counter.update(det, t_s)
             if rows:
                 stamp = f"{t_s:.3f}"  # a frame's rows in one write: an interrupt never cuts a frame in two
@@ -83,6 +91,12 @@ def run_detect(args: argparse.Namespace) -> int:
                 break
     where = f", counts in {csv_path}" if csv_path else " (no --csv: counts not kept)"
     print(f"{frames} frames, {len(counter.zones)} lanes{where}", file=sys.stderr)
+    if args.find_clutter:
+        boxes = find_clutter(in_zones, CLUTTER_SHARE)
+        print(f"ignore_boxes:{'' if boxes else ' []'}  # inside a lane zone in at least {CLUTTER_SHARE:.0%} of"
+              f" {frames} frames of the empty road")
+        for box in boxes:
+            print(f"- [{', '.join(f'{v:.1f}' for v in box)}]")
     return 0
 
 

@@ -10,7 +10,8 @@ Static clutter: the detector may fire on the empty road itself (a lane marking m
 motorcycle), at the same spot in every frame. Such a phantom stands still at the stop line, so it is a queued vehicle
 to the controller: a call on every red, and on every green a vehicle that seems to leave and come back. The boxes it
 gives on the empty road (`CameraConfig.ignore_boxes`, found when the camera is commissioned) are dropped before
-tracking, as is any detection of about their size and place (`matches_clutter`); a vehicle on that spot is larger.
+tracking, as is any detection of about their size and place (`clutter_matches`); a vehicle on that spot is larger.
+`find_clutter` finds them in detections of the empty road.
 
 Pure computation over detections: no frames, no clock (time comes in as `now_s`), no onnxruntime.
 """
@@ -29,7 +30,7 @@ from controller.measurement import ApproachingVehicle, LaneMeasurement
 from vision.detections import VEHICLE_CLASSES, Detections
 from vision.tracking import Tracker, make_tracker
 
-__all__ = ["CountingSettings", "LaneCounter", "LaneZone", "clear_of_edge", "matches_clutter"]
+__all__ = ["CountingSettings", "LaneCounter", "LaneZone", "clear_of_edge", "clutter_matches", "find_clutter"]
 
 # typical vehicle length by class, metres: the camera sees the front; the queue ends at the back
 CLASS_LENGTH_M = {"car": 4.5, "truck": 8.0, "bus": 12.0, "motorcycle": 2.2}
@@ -70,10 +71,9 @@ _CLUTTER_GROW = 0.5
 _CLUTTER_AREA = (0.4, 2.5)
 
 
-def matches_clutter(xyxy: np.ndarray, clutter: np.ndarray) -> np.ndarray:
-    """Per detection box (n, 4), whether it matches one of the clutter boxes (m, 4) (see `_CLUTTER_GROW`)."""
-    if len(xyxy) == 0 or len(clutter) == 0:
-        return np.zeros(len(xyxy), bool)
+def clutter_matches(xyxy: np.ndarray, clutter: np.ndarray) -> np.ndarray:
+    """(n, m): whether detection box i (of `xyxy`, (n, 4)) matches clutter box j (of `clutter`, (m, 4))."""
+    xyxy, clutter = np.asarray(xyxy, np.float64).reshape(-1, 4), np.asarray(clutter, np.float64).reshape(-1, 4)
     cx, cy = (xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2
     area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
     w, h = clutter[:, 2] - clutter[:, 0], clutter[:, 3] - clutter[:, 1]
@@ -84,8 +84,29 @@ def matches_clutter(xyxy: np.ndarray, clutter: np.ndarray) -> np.ndarray:
         & (cy[:, None] <= clutter[None, :, 3] + _CLUTTER_GROW * h)
     )
     ratio = area[:, None] / (w * h)[None, :]
-    sized = (ratio >= _CLUTTER_AREA[0]) & (ratio <= _CLUTTER_AREA[1])
-    return np.asarray((inside & sized).any(axis=1))
+    return np.asarray(inside & (ratio >= _CLUTTER_AREA[0]) & (ratio <= _CLUTTER_AREA[1]))
+
+
+def find_clutter(frames: Sequence[np.ndarray], min_share: float) -> list[list[float]]:
+    """Static clutter in detections of an empty road: boxes at about the same place in at least `min_share` of frames.
+
+    `frames`: per frame, the (n, 4) xyxy boxes detected. A passing vehicle is in a few frames at a new place in each,
+    as is a speck of sensor noise: neither is clutter. Each box returned covers all the boxes it was found as.
+    """
+    groups: list[list[np.ndarray]] = []  # per candidate, its boxes (at most one per frame)
+    for boxes in frames:
+        taken: set[int] = set()
+        for box in np.asarray(boxes, np.float64).reshape(-1, 4):
+            means = np.array([np.mean(g, axis=0) for g in groups]).reshape(-1, 4)
+            free = [int(k) for k in np.flatnonzero(clutter_matches(box, means)[0]) if int(k) not in taken]
+            if free:
+                groups[free[0]].append(box)
+            else:
+                groups.append([box])
+                free = [len(groups) - 1]
+            taken.add(free[0])
+    need = max(1, int(np.ceil(min_share * len(frames))))
+    return [[float(v) for v in (*np.min(g, axis=0)[:2], *np.max(g, axis=0)[2:])] for g in groups if len(g) >= need]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +232,7 @@ class LaneCounter:
     def update(self, detections: Detections, now_s: float) -> dict[str, LaneMeasurement]:
         s = self.settings
         if len(self.ignore_boxes) and len(detections):
-            detections = detections[~matches_clutter(detections.xyxy, self.ignore_boxes)]
+            detections = detections[np.asarray(~clutter_matches(detections.xyxy, self.ignore_boxes).any(axis=1))]
         det = self.tracker.update(detections)
         lanes = self.lane_of(det.anchors)
         ground = self.to_ground(det.anchors, lanes)

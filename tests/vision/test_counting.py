@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.vision.builders import make_camera, make_detections
-from vision.counting import LaneCounter
+from vision.counting import LaneCounter, find_clutter
 from vision.detections import Detections
 from vision.tracking import IouTracker
 
@@ -43,6 +43,19 @@ def test_commissioned_clutter_is_dropped_but_a_vehicle_on_the_same_spot_is_count
     for k in range(12, 24):
         m = c.update(make_detections([_car(50, 394)]), k * 0.1)
     assert m["L0"].queued == 1
+
+
+def test_find_clutter_keeps_what_stands_in_most_frames_of_the_empty_road() -> None:
+    frames = []
+    for k in range(10):
+        boxes = [(100 + k * 30, 200 - k * 10, 140 + k * 30, 230 - k * 10)]  # a vehicle passing through
+        if k != 3:  # the marking, missed in one frame, a pixel off in others
+            boxes.append((46 + (k % 2), 370, 54 + (k % 2), 394))
+        if k == 5:
+            boxes.append((300, 10, 304, 14))  # a speck of sensor noise
+        frames.append(np.array(boxes, float))
+    assert find_clutter(frames, min_share=0.5) == [[46.0, 370.0, 55.0, 394.0]]
+    assert find_clutter(frames, min_share=0.95) == []
 
 
 def test_ignore_boxes_must_be_boxes() -> None:

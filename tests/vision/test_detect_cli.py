@@ -216,3 +216,17 @@ def test_sigterm_ends_a_count_with_the_frames_counted_so_far(setup: Path) -> Non
     rows = list(csv.DictReader(counts.open()))
     assert len(rows) >= 10 and [int(r["frame"]) for r in rows] == list(range(len(rows)))  # whole frames, in order
     assert not tmp.exists()
+
+
+def test_find_clutter_prints_ignore_boxes_that_then_silence_the_phantom(setup: Path, capsys) -> None:
+    # the fixture's model sees the same car in every frame: on an empty road, that is clutter
+    assert _run(setup, "--find-clutter") == 0
+    out = capsys.readouterr().out
+    listed = yaml.safe_load(out)["ignore_boxes"]
+    assert len(listed) == 1
+    camera = yaml.safe_load((setup / "camera.yaml").read_text())
+    (setup / "camera.yaml").write_text(yaml.safe_dump(camera | {"ignore_boxes": listed}))
+    assert _run(setup, "--csv", str(setup / "counts.csv")) == 0
+    with open(setup / "counts.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(r["vehicles"] == "0" for r in rows)
