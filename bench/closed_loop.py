@@ -21,6 +21,7 @@ import multiprocessing as mp
 import statistics
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,23 @@ def run(scenarios: list[str], seeds: list[int], *, window_s: float | None, offse
         name: {"window_s": windows[name], **summarise(name, [r for r in runs if r["scenario"] == name])}
         for name in scenarios
     }
-    return {"conditions": conditions, "model": model or "shipped", "scenarios": report}
+    return {"conditions": conditions, "model": model or "shipped", "versions": versions(), "scenarios": report}
+
+
+# the camera loop renders with OpenCV and detects with onnxruntime: a new release of either changes the frames or the
+# boxes a little, and the closed loop then takes another course (corridor seed 1, 900-1200 s, camera-fed stop time:
+# 12.59 s with opencv-python-headless 4.14 and 14.22 s with 5.0, same code): compare runs of the same versions only
+VERSIONED = ("opencv-python-headless", "onnxruntime", "numpy", "eclipse-sumo")
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def _fmt(v: float | None, spec: str = ".2f") -> str:
@@ -144,6 +161,7 @@ def _fmt(v: float | None, spec: str = ".2f") -> str:
 
 def print_report(report: dict[str, Any]) -> None:
     print(f"\ncamera-fed vs oracle-fed adaptive (conditions {report['conditions']}, model {report['model']})")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in report.get("versions", {}).items()))
     hdr = (f"{'scenario':>10} {'window':>15} {'fixed':>7} {'oracle':>7} {'camera':>7} {'kept':>6} {'se':>5} "
            f"{'per seed':>20} {'cams':>4} {'render':>7} {'infer':>7} {'wall/sim':>8}")
     print(hdr)

@@ -33,3 +33,11 @@ def test_one_seed_has_no_spread_and_no_reduction_has_no_share():
     s = summarise("x", _runs([(30.0, 30.0, 25.0)]))
     assert s["share_per_seed"] == [None] and s["share_kept"] is None and s["share_se"] is None
     assert not s["meets_target"]
+
+
+def test_the_report_names_the_versions_that_shape_the_frames_and_boxes():
+    from bench.closed_loop import VERSIONED, versions
+
+    got = versions()
+    assert set(got) == set(VERSIONED)
+    assert got["onnxruntime"] and got["opencv-python-headless"]  # installed with the project: never unknown here
