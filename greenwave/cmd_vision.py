@@ -80,8 +80,17 @@ def run_training(out_dir: Path, *, n_train: int, n_val: int, seed: int, model_ou
                  init_weights: str | None = None, dataset: Path | None = None, device: str = "cpu",
                  batch: int = 16, workers: int = 0) -> Path:
     """Render the dataset (or use `dataset`), train, export; returns the ONNX path."""
-    from vision.training import TrainSettings, export_onnx, require_train_extra, train_detector, use_dataset
+    from vision.training import (
+        TrainSettings,
+        check_dataset,
+        export_onnx,
+        require_train_extra,
+        train_detector,
+        use_dataset,
+    )
 
+    if dataset is not None:
+        check_dataset(dataset)  # a wrong path is the first thing to say, with the extra installed or not
     require_train_extra()
     settings = TrainSettings(model_yaml=model_yaml, imgsz=imgsz, epochs=epochs, time_h=time_h, seed=seed,
                              init_weights=init_weights, device=device, batch=batch, workers=workers)

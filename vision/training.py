@@ -15,7 +15,7 @@ from typing import Any
 
 from vision.errors import VisionError
 
-__all__ = ["TrainSettings", "export_onnx", "fix_onnx_input_hw", "train_detector", "use_dataset"]
+__all__ = ["TrainSettings", "check_dataset", "export_onnx", "fix_onnx_input_hw", "train_detector", "use_dataset"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +85,8 @@ def _results_csv(trainer: Any) -> dict[str, list[float]]:
         return {}
 
 
-def use_dataset(dataset_dir: str | Path, out_dir: str | Path) -> Path:
-    """A data.yaml in `out_dir` for a dataset rendered elsewhere (`greenwave train --render-only`), then moved.
-
-    The rendered data.yaml names the folder it was written in, which is gone once the dataset travels (to a GPU
-    box, say); the dataset itself is only read.
-    """
+def check_dataset(dataset_dir: str | Path) -> Path:
+    """The resolved folder of a rendered dataset, or a VisionError saying what it lacks. Writes nothing."""
     root = Path(dataset_dir).resolve()
     for split in ("train", "val"):
         images = root / "images" / split
@@ -103,6 +99,17 @@ def use_dataset(dataset_dir: str | Path, out_dir: str | Path) -> Path:
     rendered = root / "data.yaml"
     if not rendered.is_file():
         raise VisionError(f"training: expected {rendered} (written by `greenwave train --render-only`), found none")
+    return root
+
+
+def use_dataset(dataset_dir: str | Path, out_dir: str | Path) -> Path:
+    """A data.yaml in `out_dir` for a dataset rendered elsewhere (`greenwave train --render-only`), then moved.
+
+    The rendered data.yaml names the folder it was written in, which is gone once the dataset travels (to a GPU
+    box, say); the dataset itself is only read.
+    """
+    root = check_dataset(dataset_dir)
+    rendered = root / "data.yaml"
     lines = [ln for ln in rendered.read_text(encoding="utf-8").splitlines() if not ln.startswith("path:")]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
