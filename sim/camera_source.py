@@ -225,7 +225,7 @@ class CameraSource:
             seen = {lane for cam in cams for lane in cam.lane_polygons}
             pipeline = None
             if cams:
-                clutter = self._commission(cams, seed)
+                clutter = self._commission(cams, (seed, len(self._junctions)))
                 configs = [
                     CameraConfig.model_validate(
                         cam.camera_config(f"{tls_id}/{cam.approach.edge_id}", "sumo") | {"ignore_boxes": boxes}
@@ -238,18 +238,19 @@ class CameraSource:
                                                 np.random.default_rng(int(rng.integers(1 << 31))))
         _LAST[:] = [self]
 
-    def _commission(self, cams: Sequence[SyntheticCamera], seed: int) -> list[list[list[float]]]:
+    def _commission(self, cams: Sequence[SyntheticCamera], key: tuple[int, int]) -> list[list[list[float]]]:
         """Per camera, the boxes the detector finds on its empty road: what an installer masks when commissioning.
 
         Each camera films its approach with no traffic `commission_frames` times (fresh sensor noise each time);
         a box at about the same place in at least two of them is static clutter (vision/counting.find_clutter). The
-        noise has its own generator, so the poles and conditions a seed draws are the same with commissioning or
-        without.
+        noise has its own generators (keyed by seed, junction, camera and frame), so the poles and conditions a seed
+        draws are the same with commissioning or without.
         """
         n = self.config.commission_frames
         if n <= 0:
             return [[] for _ in cams]
-        frames = [cam.render([], np.random.default_rng([seed, k, i])).image for k, cam in enumerate(cams) for i in range(n)]
+        frames = [cam.render([], np.random.default_rng([*key, k, i])).image
+                  for k, cam in enumerate(cams) for i in range(n)]  # fmt: skip
         dets = self.detector.detect(frames)
         share = min(1.0, 2 / n)
         return [find_clutter([d.xyxy for d in dets[k * n:(k + 1) * n]], share) for k in range(len(cams))]

@@ -76,7 +76,8 @@ def run_detect(args: argparse.Namespace) -> int:
                 _check_zones(counter, frame, args.config)
             det = detector.detect([frame])[0]
             if args.find_clutter:
-                in_zones.append(det.xyxy[[lane >= 0 for lane in counter.lane_of(det.anchors)]] if len(det) else det.xyxy)
+                inside = [lane >= 0 for lane in counter.lane_of(det.anchors)] if len(det) else []
+                in_zones.append(det.xyxy[inside] if len(det) else det.xyxy)
             counts = counter.update(det, t_s)
             if rows:
                 stamp = f"{t_s:.3f}"  # a frame's rows in one write: an interrupt never cuts a frame in two

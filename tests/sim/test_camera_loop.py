@@ -135,7 +135,8 @@ def test_an_empty_road_shows_no_queue_once_commissioned(commission_frames):
     api.start([sumo_binary("sumo"), "-c", str(cfg), "--no-step-log", "true", "--no-warnings", "true",
                "--begin", "0", "--end", "10"])
     try:
-        camera = CameraSource(api, signals, params, seed=5, config=CameraLoopConfig(commission_frames=commission_frames))
+        config = CameraLoopConfig(commission_frames=commission_frames)
+        camera = CameraSource(api, signals, params, seed=5, config=config)
         queued: dict[str, int] = {}
         for j in camera._junctions.values():
             for step in range(6):  # a queued vehicle needs 2 s of track history
