@@ -17,6 +17,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from configs.errors import ConfigError
 from configs.loader import load_config, load_yaml_model
 from configs.outputs import check_output_file, replacing
@@ -76,8 +78,8 @@ def run_detect(args: argparse.Namespace) -> int:
                 _check_zones(counter, frame, args.config)
             det = detector.detect([frame])[0]
             if args.find_clutter:
-                inside = [lane >= 0 for lane in counter.lane_of(det.anchors)] if len(det) else []
-                in_zones.append(det.xyxy[inside] if len(det) else det.xyxy)
+                lanes = np.asarray(counter.lane_of(det.anchors) if len(det) else [], int)
+                in_zones.append(det.xyxy[lanes >= 0])
             counts = counter.update(det, t_s)
             if rows:
                 stamp = f"{t_s:.3f}"  # a frame's rows in one write: an interrupt never cuts a frame in two
