@@ -13,6 +13,9 @@ holds what the sensor saw a moment ago for `hold_s`, where physics says it canno
   crossed the stop line (it left) or reached the back of the queue (it is queued now, and counted there).
 - Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen over
   the last `hold_s` (a queue the sensor sees partly is not a queue that shrank).
+- Crossings: a moving vehicle seen a step ago, due over the stop line of a served lane now and not seen again,
+  crossed (`crossed`, per lane and step). The same vehicle still seen short of the line is matched, so it is not
+  counted twice; a count without identities cannot tell (controller/policies/lanes.py's `FlowEstimator` uses these).
 
 It only ever adds vehicles the sensor saw within `hold_s`, so it cannot invent demand that never was, and with a
 perfect sensor it changes nothing but the odd vehicle that changed lanes. Pure computation: no SUMO, no clock.
@@ -49,6 +52,7 @@ class LaneFilter:
         self._queued: list[list[tuple[float, int, float]]] = [[] for _ in range(n_lanes)]  # (t, queued, queue_m)
         self._last_s: float | None = None
         self.held = 0  # vehicles added to the current step's measurements, for inspection
+        self.crossed: list[int] = [0] * n_lanes  # per lane, vehicles seen to go over the stop line this step
 
     def update(
         self, now_s: float, lanes: Sequence[LaneMeasurement | None], served: Sequence[bool]
@@ -62,6 +66,7 @@ class LaneFilter:
         dt = 0.0 if self._last_s is None else max(0.0, now_s - self._last_s)
         self._last_s = now_s
         self.held = 0
+        self.crossed = [0] * len(lanes)
         if self.hold_s <= 0:
             return list(lanes)
         lost: list[list[_Seen]] = []
@@ -87,6 +92,9 @@ class LaneFilter:
             queued, queue_m = self._hold_queue(i, now_s, lm, served[i])
             kept = []
             for p in lost[i]:
+                if served[i] and p.distance_m <= 0.5 * _ACCEL_MPS2 * dt * dt and now_s - p.seen_s <= dt + 1e-9:
+                    self.crossed[i] += 1  # seen a step ago, due over the line now, and gone: it crossed
+                    continue
                 moved = False
                 for k, (j, dist) in enumerate(fresh):
                     if j != i and not taken[k] and abs(dist - p.distance_m) <= _TOL_M + 0.5 * self._speed(p) * dt:

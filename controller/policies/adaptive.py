@@ -162,7 +162,7 @@ class AdaptiveController:
         served = [shown is not None and table.rate[shown][i] > 0 for i in range(len(lanes))]
         lanes = self._lanes = self.filter.update(measurement.now_s, lanes, served)
         counts = [lm.vehicles if lm is not None else 0 for lm in lanes]
-        self.flows.update(measurement.now_s, lanes, served)
+        self.flows.update(measurement.now_s, lanes, served, self.filter.crossed)
         self.tracker.update(status)
         self._demand = self.tracker.demand(status, counts)
         self._weights = self._wait_weights(status)  # before any plan, the published one included

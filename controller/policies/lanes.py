@@ -87,6 +87,8 @@ class LaneTable:
 
 
 _SURE_CROSSING_MPS = 5.0  # a vehicle this fast, about to reach the line, crosses (it could not stop)
+_ACCEL_MPS2 = 2.6  # a car pulling away from the stop line: it may be ahead of its constant-speed prediction
+_REACH_TOL_M = 4.0  # sensor distance noise near the line
 
 
 class FlowEstimator:
@@ -101,8 +103,19 @@ class FlowEstimator:
         self._prev: list[LaneMeasurement | None] | None = None
         self._last_s: float | None = None
 
-    def update(self, now_s: float, lanes: Sequence[LaneMeasurement | None], served: Sequence[bool]) -> None:
-        """Args: served: per lane, whether it could discharge since the last update (green or yellow shown)."""
+    def update(
+        self,
+        now_s: float,
+        lanes: Sequence[LaneMeasurement | None],
+        served: Sequence[bool],
+        seen_crossing: Sequence[int] | None = None,
+    ) -> None:
+        """Args:
+            served: per lane, whether it could discharge since the last update (green or yellow shown).
+            seen_crossing: per lane, moving vehicles followed over the stop line since the last update (the
+                `LaneFilter`'s `crossed`). Given, they stand in for the vehicles predicted to cross at speed,
+                which are otherwise believed regardless of the zone's count.
+        """
         prev, last = self._prev, self._last_s
         self._prev, self._last_s = list(lanes), now_s
         self.crossed = [0] * len(lanes)
@@ -126,8 +139,17 @@ class FlowEstimator:
                         break  # nearest first: the rest are farther
                     crossed += 1
                     fast += speed >= _SURE_CROSSING_MPS
-                # a vehicle that accelerated out of the queue may cross unpredicted: the zone's count fell
-                crossed = max(crossed, n_before - n_now)
+                if seen_crossing is not None:
+                    # a camera's speed lags (a fit over seconds): a vehicle braking for the yellow, or slower than
+                    # its estimate, is predicted over the line two steps running. Followed, it counts once.
+                    fast = seen_crossing[i]
+                # a vehicle that accelerated out of the queue may cross unpredicted: the zone's count fell. Only one
+                # within reach of the line can have: a vehicle a camera loses up the lane or in a long queue (on
+                # a fast approach it sees ~60 % of a queue, and the count jumps each second) did not cross.
+                reach = sum(1 for v in before.approaching
+                            if v.distance_m - self._speed(v) * dt - 0.5 * _ACCEL_MPS2 * dt * dt <= _REACH_TOL_M)
+                reach += min(before.queued, 1)  # the head of the queue
+                crossed = max(crossed, min(n_before - n_now, reach))
                 # a slow one is believed only as far as the zone lost vehicles, given those that entered at its
                 # far end: a left creeping up to the line while it waits for a gap looks about to cross each second
                 entered = 0
