@@ -103,7 +103,7 @@ class CrossingCounter:
         """This step's crossings (also added to `total`)."""
         flags = [served.get(lane, False) for lane in self.lanes]
         lanes = self._filter.update(measurement.now_s, [measurement.incoming.get(x) for x in self.lanes], flags)
-        self._flows.update(measurement.now_s, lanes, flags)
+        self._flows.update(measurement.now_s, lanes, flags, self._filter.crossed)
         n = sum(self._flows.crossed)
         self.total += n
         return n
