@@ -30,8 +30,8 @@ from controller.measurement import ApproachingVehicle, LaneMeasurement
 
 __all__ = ["LaneFilter"]
 
-_TOL_M = 4.0  # matching tolerance on top of half a step's travel: sensor distance noise at the far end
-_ACCEL_MPS2 = 2.6  # a car pulling away from the stop line (SUMO's and a typical driver's): it may be ahead of its
+TOL_M = 4.0  # matching tolerance on top of half a step's travel: sensor distance noise at the far end
+ACCEL_MPS2 = 2.6  # a car pulling away from the stop line (SUMO's and a typical driver's): it may be ahead of its
 # constant-speed prediction by half a*dt^2
 
 
@@ -92,12 +92,12 @@ class LaneFilter:
             queued, queue_m = self._hold_queue(i, now_s, lm, served[i])
             kept = []
             for p in lost[i]:
-                if served[i] and p.distance_m <= 0.5 * _ACCEL_MPS2 * dt * dt and now_s - p.seen_s <= dt + 1e-9:
+                if served[i] and p.distance_m <= 0.5 * ACCEL_MPS2 * dt * dt and now_s - p.seen_s <= dt + 1e-9:
                     self.crossed[i] += 1  # seen a step ago, due over the line now, and gone: it crossed
                     continue
                 moved = False
                 for k, (j, dist) in enumerate(fresh):
-                    if j != i and not taken[k] and abs(dist - p.distance_m) <= _TOL_M + 0.5 * self._speed(p) * dt:
+                    if j != i and not taken[k] and abs(dist - p.distance_m) <= TOL_M + 0.5 * self._speed(p) * dt:
                         taken[k] = moved = True
                         break
                 if not moved and self._plausible(p, now_s, dt, lm, served[i], queue_m):
@@ -140,7 +140,7 @@ class LaneFilter:
         if held_q <= lm.queued:
             return lm.queued, lm.queue_m
         # a queued vehicle creeping up the queue is measured as moving now: it is not lost
-        creeping = sum(1 for v in lm.approaching if v.distance_m <= queue_m + _TOL_M)
+        creeping = sum(1 for v in lm.approaching if v.distance_m <= queue_m + TOL_M)
         queued = max(lm.queued, held_q - creeping)
         return queued, queue_m if queued > lm.queued else lm.queue_m
 
@@ -162,7 +162,7 @@ class LaneFilter:
                     continue
                 off = v.distance_m - p.distance_m  # > 0: behind the prediction
                 err = max(0.0, off - reach[m]) if off > 0 else -off
-                if err <= _TOL_M + 0.5 * self._speed(p) * dt and (best < 0 or err < best_err):
+                if err <= TOL_M + 0.5 * self._speed(p) * dt and (best < 0 or err < best_err):
                     best, best_err = m, err
             if best >= 0:
                 used[best] = True
@@ -176,7 +176,7 @@ class LaneFilter:
         """Whether a lost vehicle is still where it was predicted, within the hold time."""
         if now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
             return False
-        if served and p.distance_m <= 0.5 * _ACCEL_MPS2 * dt * dt:
+        if served and p.distance_m <= 0.5 * ACCEL_MPS2 * dt * dt:
             return False  # it crossed (or may have, accelerating)
         # else, unless it stopped at the back of the queue (and is counted there), on green as on red
-        return served or p.distance_m > queue_m + _TOL_M
+        return served or p.distance_m > queue_m + TOL_M

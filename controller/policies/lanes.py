@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from configs.controller import ControllerParams
 from controller.guard import SignalStatus, Stage, max_red_due, next_ending
+from controller.lane_filter import ACCEL_MPS2, TOL_M
 from controller.measurement import ApproachingVehicle, LaneMeasurement, OutgoingMeasurement
 from controller.signal_model import SignalModel, link_rank
 
@@ -87,8 +88,6 @@ class LaneTable:
 
 
 _SURE_CROSSING_MPS = 5.0  # a vehicle this fast, about to reach the line, crosses (it could not stop)
-_ACCEL_MPS2 = 2.6  # a car pulling away from the stop line: it may be ahead of its constant-speed prediction
-_REACH_TOL_M = 4.0  # sensor distance noise near the line
 
 
 class FlowEstimator:
@@ -147,7 +146,7 @@ class FlowEstimator:
                 # within reach of the line can have: a vehicle a camera loses up the lane or in a long queue (on
                 # a fast approach it sees ~60 % of a queue, and the count jumps each second) did not cross.
                 reach = sum(1 for v in before.approaching
-                            if v.distance_m - self._speed(v) * dt - 0.5 * _ACCEL_MPS2 * dt * dt <= _REACH_TOL_M)
+                            if v.distance_m - self._speed(v) * dt - 0.5 * ACCEL_MPS2 * dt * dt <= TOL_M)
                 reach += min(before.queued, 1)  # the head of the queue
                 crossed = max(crossed, min(n_before - n_now, reach))
                 # a slow one is believed only as far as the zone lost vehicles, given those that entered at its
