@@ -96,7 +96,7 @@ class CrossingCounter:
         self.lanes = tuple(lanes)
         n = len(self.lanes)
         self._filter = LaneFilter(n, hold_s=params.measurement_hold_s, free_speed_mps=params.free_speed_mps)
-        self._flows = FlowEstimator(n, window_s=params.flow_window_s, free_speed_mps=params.free_speed_mps)
+        self._flows = FlowEstimator.for_params(n, params)
         self.total = 0
 
     def update(self, measurement: IntersectionMeasurement, served: Mapping[str, bool]) -> int:

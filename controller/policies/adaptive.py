@@ -77,9 +77,7 @@ class AdaptiveController:
         self.model = model
         self.params = params
         self.table = LaneTable(model, params)
-        self.flows = FlowEstimator(
-            len(self.table.lanes), window_s=params.flow_window_s, free_speed_mps=params.free_speed_mps
-        )
+        self.flows = FlowEstimator.for_params(len(self.table.lanes), params)
         self.tracker = DemandTracker(self.table)
         self.filter = LaneFilter(
             len(self.table.lanes), hold_s=params.measurement_hold_s, free_speed_mps=params.free_speed_mps

@@ -63,9 +63,7 @@ class WebsterController:
         self.model = model
         self.params = params
         self.table = LaneTable(model, params)
-        self.flows = FlowEstimator(
-            len(self.table.lanes), window_s=params.flow_window_s, free_speed_mps=params.free_speed_mps
-        )
+        self.flows = FlowEstimator.for_params(len(self.table.lanes), params)
         self.tracker = DemandTracker(self.table)
         self.greens_s: tuple[float, ...] = tuple(
             min(p.max_green_s, max(p.min_green_s, p.program_green_s)) for p in model.phases

@@ -193,6 +193,28 @@ def test_a_queue_seen_in_part_is_no_stream_of_crossings():
     assert f.crossed == [0]
 
 
+def _crossings(est: FlowEstimator, steps) -> int:
+    total = 0
+    for t, m in enumerate(steps):
+        est.update(float(t), [m], [True])
+        total += est.crossed[0]
+    return total
+
+
+def test_a_lane_counts_no_more_crossings_than_its_saturation_flow_allows():
+    """A sensor that reads a vehicle at the line at speed every second (10 m apart at 10 m/s: a 1 s headway no
+    lane discharges at) reads 60 crossings a minute. The count is capped 1.25x above saturation flow (1800 veh/h),
+    while a real discharge at saturation flow, or at a 1.7 s headway, is counted in full."""
+    params = ControllerParams()
+    stream = [lane("a", approaching=[(3.0, 10.0), (13.0, 10.0)]) for _ in range(61)]
+    assert _crossings(FlowEstimator(1, window_s=60.0, free_speed_mps=13.9), stream) == 60
+    assert 1.25 * 0.5 * 60 - 1 <= _crossings(FlowEstimator.for_params(1, params), stream) <= 2 + 1.25 * 0.5 * 60
+    for headway_s in (2.0, 1.7):
+        left = [40 - int(t / headway_s) for t in range(61)]  # the head of a 40-vehicle queue leaves per headway
+        queue = [lane("a", queued=q) for q in left]
+        assert _crossings(FlowEstimator.for_params(1, params), queue) == 40 - left[-1]  # 30, 35
+
+
 def test_adaptive_holds_the_green_for_a_platoon_the_camera_loses_for_a_frame():
     model = make_model()
     platoon = [(d, 13.0) for d in (15.0, 25.0, 35.0, 45.0, 55.0)]
