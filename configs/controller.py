@@ -34,7 +34,14 @@ class ControllerParams(StrictModel):
             " 150 m zone: flows inferred from counts are inflated by lane changes, and plans did best without)."
         ),
     )
-    saturation_flow_veh_h: float = Field(default=1800.0, gt=0, description="Per lane.")
+    saturation_flow_veh_h: float = Field(
+        default=1800.0,
+        gt=0,
+        description=(
+            "Per lane: the discharge rate plans assume, and (x1.25) the most stop-line crossings a lane's"
+            " measurements may count, so a sensor that loses and finds vehicles at the line reads no phantom platoon."
+        ),
+    )
     webster_update_cycles: int = Field(default=3, ge=1)
     min_cycle_s: float = Field(default=40.0, gt=0)
     max_cycle_s: float = Field(default=150.0, gt=0)
