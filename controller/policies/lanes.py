@@ -154,6 +154,8 @@ class FlowEstimator:
             n_now = lm.vehicles if lm is not None else 0
             n_before = before.vehicles if before is not None else 0
             crossed = 0
+            if self.max_crossing_veh_s is not None:
+                self._budget[i] = min(_CROSSING_BURST, self._budget[i] + self.max_crossing_veh_s * dt)
             if served[i] and before is not None:
                 fast = 0  # predicted crossers too fast to stop at the line
                 for v in before.approaching:
@@ -180,12 +182,9 @@ class FlowEstimator:
                     entered = sum(1 for v in lm.approaching if v.distance_m > lm.zone_m - self._speed(v) * dt)
                 crossed = max(fast, min(crossed, n_before + entered - n_now))
                 if self.max_crossing_veh_s is not None:
-                    budget = min(_CROSSING_BURST, self._budget[i] + self.max_crossing_veh_s * dt)
-                    crossed = min(crossed, int(budget + _EPS))
-                    self._budget[i] = budget - crossed
+                    crossed = min(crossed, int(self._budget[i] + _EPS))
+                    self._budget[i] -= crossed
                 self.crossed[i] = crossed
-            elif self.max_crossing_veh_s is not None:
-                self._budget[i] = min(_CROSSING_BURST, self._budget[i] + self.max_crossing_veh_s * dt)
             arrivals = max(0, n_now - n_before + crossed)
             self.rate_veh_s[i] += alpha * (arrivals / dt - self.rate_veh_s[i])
 
