@@ -42,6 +42,12 @@ class _Seen:
     seen_s: float
 
 
+def _over_line(p: _Seen, dt: float) -> bool:
+    """Whether a vehicle predicted at `p` may be over the stop line: pulling away, it can be ahead of its
+    constant-speed prediction by half a*dt^2. Both the crossing count and the hold use this one test."""
+    return p.distance_m <= 0.5 * ACCEL_MPS2 * dt * dt
+
+
 class LaneFilter:
     """Per-lane hold of recently seen vehicles. Feed it every measurement with which lanes were served."""
 
@@ -92,7 +98,7 @@ class LaneFilter:
             queued, queue_m = self._hold_queue(i, now_s, lm, served[i])
             kept = []
             for p in lost[i]:
-                if served[i] and p.distance_m <= 0.5 * ACCEL_MPS2 * dt * dt and now_s - p.seen_s <= dt + 1e-9:
+                if served[i] and _over_line(p, dt) and now_s - p.seen_s <= dt + 1e-9:
                     self.crossed[i] += 1  # seen a step ago, due over the line now, and gone: it crossed
                     continue
                 moved = False
@@ -176,7 +182,7 @@ class LaneFilter:
         """Whether a lost vehicle is still where it was predicted, within the hold time."""
         if now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
             return False
-        if served and p.distance_m <= 0.5 * ACCEL_MPS2 * dt * dt:
+        if served and _over_line(p, dt):
             return False  # it crossed (or may have, accelerating)
         # else, unless it stopped at the back of the queue (and is counted there), on green as on red
         return served or p.distance_m > queue_m + TOL_M
