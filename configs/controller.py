@@ -64,8 +64,8 @@ class ControllerParams(StrictModel):
         ge=0,
         le=10,
         description=(
-            "How long a vehicle the sensor lost stays counted where it would be (controller/lane_filter.py);"
-            " 0 believes every frame."
+            "How long a moving vehicle the sensor lost stays counted where it would be (controller/lane_filter.py);"
+            " a queue on red is held until its lane is served. 0 believes every frame."
         ),
     )
     spillback_occupancy: float = Field(
