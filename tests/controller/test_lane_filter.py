@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from configs.controller import ControllerParams
+from controller.guard import Stage
 from controller.lane_filter import LaneFilter
 from controller.policies.adaptive import AdaptiveController
 from controller.policies.lanes import FlowEstimator
@@ -277,3 +278,28 @@ def test_a_just_seen_vehicle_standing_still_is_matched_not_doubled():
     f = _filter()
     f.update(0.0, [lane("a", approaching=[(60.0, None)])], [True])
     assert f.update(1.0, [lane("a", approaching=[(46.5, 13.5)])], [True])[0].vehicles == 1
+
+
+def test_adaptive_serves_a_vehicle_the_camera_lost_at_its_red_stop_line():
+    """The call a vehicle placed on red survives the camera losing it: its phase comes round once the green ends."""
+    model = make_model()
+    ew_through = 3  # FOUR_PHASE's fourth green serves e_in_0
+    ctrl = AdaptiveController(model, ControllerParams())
+    guard = green_for(model, NS_THROUGH, 10)
+    served_at = None
+    for t in range(11, 61):
+        now = float(t)
+        lanes = {}
+        if t <= 25:  # north-south traffic for 15 s more, then nothing
+            lanes["n_in_0"] = lane("n_in_0", approaching=[(30.0, 12.0)])
+        if t == 11:
+            lanes["e_in_0"] = lane("e_in_0", approaching=[(14.0, None)])
+        elif t == 12:
+            lanes["e_in_0"] = lane("e_in_0", approaching=[(3.0, None)])  # then lost for good at the stop line
+        m = measure(model, now, lanes)
+        phase = ctrl.decide(m, guard.status)
+        guard.step(now, phase, ctrl.demand(m))
+        if guard.status.phase == ew_through and guard.status.stage is Stage.GREEN:
+            served_at = now
+            break
+    assert served_at is not None and served_at <= 45.0
