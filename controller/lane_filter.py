@@ -118,12 +118,11 @@ class LaneFilter:
                         taken[k] = moved = True
                         break
                 if moved or now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
-                    continue
-                if served[i] or p.distance_m > queue_m + TOL_M:
-                    if not (served[i] and _over_line(p, dt)):
-                        kept.append(p)  # still where it was predicted (or it crossed, accelerating)
-                else:
-                    self._called[i] = True  # it stopped at the back of the queue, on red: it is waiting there
+                    continue  # it changed lanes, or it is lost too long (or too far) to say where it is
+                if not served[i] and p.distance_m <= queue_m + TOL_M:
+                    self._called[i] = True  # on red it stopped at the back of the queue: it waits there
+                elif not (served[i] and _over_line(p, dt)):
+                    kept.append(p)  # still where it was predicted (on green, unless it may have crossed)
             if self._called[i] and queued == 0 and not lm.approaching and not kept:
                 queued, queue_m = 1, STANDING_QUEUE_M  # the lane reads empty, but nothing has left it on red
             self._moving[i] = [_Seen(v.distance_m, v.speed_mps, now_s) for v in lm.approaching] + kept
