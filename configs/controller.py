@@ -65,7 +65,7 @@ class ControllerParams(StrictModel):
         le=10,
         description=(
             "How long a moving vehicle the sensor lost stays counted where it would be (controller/lane_filter.py);"
-            " a call placed on red stands until its lane is served. 0 believes every frame."
+            " a queue on red is held until its lane is served. 0 believes every frame."
         ),
     )
     spillback_occupancy: float = Field(

@@ -11,21 +11,20 @@ holds what the sensor saw a moment ago for `hold_s`, where physics says it canno
   plus 4 m); one whose speed is unknown (just seen) may have stood or run at the free speed, and matches anywhere
   in between. One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
   crossed the stop line (it left) or reached the back of the queue (it is queued now, and counted there).
-- Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen over
-  the last `hold_s` (a queue the sensor sees partly is not a queue that shrank).
-- A call placed on red stands until the lane is served (a field controller's locking detector memory): once a
-  vehicle was seen waiting on red, or a moving one was lost where it would have reached the back of the queue,
-  a lane that then reads empty keeps one vehicle waiting at its stop line. Nothing leaves on red. A small dark
-  vehicle at the stop line is the one a detector misses longest: in the closed camera loop a motorcycle waiting
-  on corridor's J1 side street went unseen for 13 s running, and its phase was not called. Only the call is
-  locked, not the count: a count held for a whole red would also hold every double detection of a long queue.
+- Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen since
+  it was last served (a queue the sensor sees partly is not a queue that shrank). This is a field controller's
+  locking detector memory: a call placed on red stands until the phase is served. A moving vehicle the sensor
+  loses on red where it would have reached the back of the queue stopped there; if the sensor shows no queue, it
+  is the one waiting at the stop line (at least one queued vehicle is locked in), since nothing leaves on red. A
+  small dark vehicle at the stop line is the one a detector misses longest: in the closed camera loop a motorcycle
+  waiting on corridor's J1 side street went unseen for 13 s running while its phase was never called.
 - Crossings: a moving vehicle seen a step ago, due over the stop line of a served lane now and not seen again,
   crossed (`crossed`, per lane and step). The same vehicle still seen short of the line is matched, so it is not
   counted twice; a count without identities cannot tell (controller/policies/lanes.py's `FlowEstimator` uses these).
 
-It only ever adds vehicles the sensor saw within `hold_s`, and on red one call for a vehicle it saw wait since the
-lane was last served. So it cannot invent demand that never was, and with a perfect sensor it changes nothing but
-the odd vehicle that changed lanes. Pure computation: no SUMO, no clock.
+It only ever adds vehicles the sensor saw: moving ones within `hold_s`, queued ones (and a lost one that reached the
+queue) since their lane was last served. So it cannot invent demand that never was, and with a perfect sensor it
+changes nothing but the odd vehicle that changed lanes out of a queue. Pure computation: no SUMO, no clock.
 """
 
 from __future__ import annotations
@@ -62,10 +61,10 @@ class LaneFilter:
         self.hold_s = hold_s
         self.free_speed_mps = free_speed_mps
         self._moving: list[list[_Seen]] = [[] for _ in range(n_lanes)]
-        self._queued: list[list[tuple[float, int, float]]] = [[] for _ in range(n_lanes)]  # (t, queued, queue_m)
-        # per lane, whether a vehicle waited on red since the lane was last served (seen queued, or lost where it
-        # would have reached the queue): the lane's call, locked until it is served
-        self._called: list[bool] = [False] * n_lanes
+        # per lane, since it was last served: the most queued vehicles seen, and the longest queue
+        self._queued: list[tuple[int, float] | None] = [None] * n_lanes
+        # per lane, whether a moving vehicle the sensor lost reached the queue since the lane was last served
+        self._joined: list[bool] = [False] * n_lanes
         self._last_s: float | None = None
         self.held = 0  # vehicles added to the current step's measurements, for inspection
         self.crossed: list[int] = [0] * n_lanes  # per lane, vehicles seen to go over the stop line this step
@@ -90,8 +89,8 @@ class LaneFilter:
         for i, lm in enumerate(lanes):
             if lm is None:
                 self._moving[i] = []
-                self._queued[i] = []
-                self._called[i] = False
+                self._queued[i] = None
+                self._joined[i] = False
                 lost.append([])
                 continue
             gone, new = self._match(i, dt, lm)
@@ -106,7 +105,7 @@ class LaneFilter:
             if lm is None:
                 out.append(None)
                 continue
-            queued, queue_m = self._hold_queue(i, now_s, lm, served[i])
+            queued, queue_m = self._hold_queue(i, lm, served[i])
             kept = []
             for p in lost[i]:
                 if served[i] and _over_line(p, dt) and now_s - p.seen_s <= dt + 1e-9:
@@ -120,11 +119,11 @@ class LaneFilter:
                 if moved or now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
                     continue  # it changed lanes, or it is lost too long (or too far) to say where it is
                 if not served[i] and p.distance_m <= queue_m + TOL_M:
-                    self._called[i] = True  # on red it stopped at the back of the queue: it waits there
+                    self._joined[i] = True  # on red it stopped at the back of the queue: it waits there
                 elif not (served[i] and _over_line(p, dt)):
                     kept.append(p)  # still where it was predicted (on green, unless it may have crossed)
-            if self._called[i] and queued == 0 and not lm.approaching and not kept:
-                queued, queue_m = 1, STANDING_QUEUE_M  # the lane reads empty, but nothing has left it on red
+            if self._joined[i] and queued == 0:
+                queued, queue_m = 1, max(queue_m, STANDING_QUEUE_M)  # the lane reads empty, but nothing left it
             self._moving[i] = [_Seen(v.distance_m, v.speed_mps, now_s) for v in lm.approaching] + kept
             added = (queued - lm.queued) + len(kept)
             if added == 0:
@@ -151,19 +150,15 @@ class LaneFilter:
     def _speed(self, s: _Seen) -> float:
         return s.speed_mps if s.speed_mps is not None else self.free_speed_mps
 
-    def _hold_queue(self, i: int, now_s: float, lm: LaneMeasurement, served: bool) -> tuple[int, float]:
-        """Lane i's queued count and queue length: on red, the most seen over the last `hold_s`."""
-        hist = self._queued[i]
+    def _hold_queue(self, i: int, lm: LaneMeasurement, served: bool) -> tuple[int, float]:
+        """Lane i's queued count and queue length, the most seen since it was last served (nothing leaves on red)."""
         if served:
-            hist.clear()  # a served queue does shrink: believe the sensor
-            self._called[i] = False
-        elif lm.queued:
-            self._called[i] = True  # a vehicle waits on red: its call stands until the lane is served
-        hist.append((now_s, lm.queued, lm.queue_m))
-        while hist and hist[0][0] < now_s - self.hold_s - 1e-9:
-            hist.pop(0)
-        held_q = max(q for _t, q, _m in hist)
-        queue_m = max(m for _t, _q, m in hist)
+            self._queued[i] = None  # a served queue does shrink: believe the sensor
+            self._joined[i] = False
+            return lm.queued, lm.queue_m
+        held_q, queue_m = self._queued[i] or (0, 0.0)
+        held_q, queue_m = max(held_q, lm.queued), max(queue_m, lm.queue_m)
+        self._queued[i] = (held_q, queue_m)
         if held_q <= lm.queued:
             return lm.queued, lm.queue_m
         # a queued vehicle creeping up the queue is measured as moving now: it is not lost

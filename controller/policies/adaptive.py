@@ -43,8 +43,8 @@ switch plans count the delay they would cause it. In return the controller publi
 predicts; nothing while its measurement is unhealthy.
 
 Flickering sensors: every measurement first passes through `LaneFilter` (controller/lane_filter.py), which keeps a
-vehicle the camera lost for a frame where it must still be, for up to `measurement_hold_s`, and a red lane's call
-until it is served (nothing leaves on red). Without it a missed frame gaps out a green under a platoon, reads as a
+vehicle the camera lost for a frame where it must still be, for up to `measurement_hold_s`, and a queue on red until
+its lane is served (nothing leaves on red). Without it a missed frame gaps out a green under a platoon, reads as a
 departure plus an arrival (inflating the flow estimate) and is published downstream as a platoon member that was
 never released; and a vehicle waiting at a red line that the camera loses is a call that vanished.
 
