@@ -4,13 +4,17 @@ A camera at the edge misses a vehicle for a frame or two (small and far, behind 
 again. To a planner each miss is a vehicle that vanished: its green gaps out early, and to the flow and
 crossing estimates (controller/policies/lanes.py) a miss followed by a find is a phantom departure and a phantom
 arrival, which a coordinated junction then publishes downstream as a platoon member nobody released. The filter
-holds what the sensor saw a moment ago for `hold_s`, where physics says it cannot have gone:
+keeps what the sensor saw where physics says it cannot have gone:
 
 - Moving vehicles are tracked along the lane (1-D, distance to the stop line): each is predicted forward at its
   measured speed and matched greedily to the nearest measured vehicle within a tolerance (half a step's travel
   plus 4 m); one whose speed is unknown (just seen) may have stood or run at the free speed, and matches anywhere
-  in between. One the sensor lost is kept at its predicted distance for up to `hold_s`, unless it would have
-  crossed the stop line (it left) or reached the back of the queue (it is queued now, and counted there).
+  in between. With `hold_s` > 0, one the sensor lost is kept at its predicted distance for up to `hold_s`, unless
+  it would have crossed the stop line (it left) or reached the back of the queue on red (it waits there, below).
+  The controller's default is no hold (`measurement_hold_s` 0): measured in the closed camera loop, a 2 s hold did
+  not help camera-fed control, and on the oracle with camera-like errors (misses, lagging speeds, phantoms) it cost
+  about 0.6 s of corridor stop time (figures at `ControllerParams.measurement_hold_s`). The tracking still runs:
+  the crossings and the red queue below need it.
 - Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen since
   it was last served (a queue the sensor sees partly is not a queue that shrank). This is a field controller's
   locking detector memory: a call placed on red stands until the phase is served. A moving vehicle the sensor
@@ -82,8 +86,6 @@ class LaneFilter:
         self._last_s = now_s
         self.held = 0
         self.crossed = [0] * len(lanes)
-        if self.hold_s <= 0:
-            return list(lanes)
         lost: list[list[_Seen]] = []
         fresh: list[tuple[int, float]] = []  # (lane, distance) of measured vehicles nothing predicted
         for i, lm in enumerate(lanes):
@@ -116,11 +118,11 @@ class LaneFilter:
                     if j != i and not taken[k] and abs(dist - p.distance_m) <= TOL_M + 0.5 * self._speed(p) * dt:
                         taken[k] = moved = True
                         break
-                if moved or now_s - p.seen_s > self.hold_s + 1e-9 or p.distance_m > lm.zone_m:
+                if moved or now_s - p.seen_s > max(self.hold_s, dt) + 1e-9 or p.distance_m > lm.zone_m:
                     continue  # it changed lanes, or it is lost too long (or too far) to say where it is
                 if not served[i] and p.distance_m <= queue_m + TOL_M:
                     self._joined[i] = True  # on red it stopped at the back of the queue: it waits there
-                elif not (served[i] and _over_line(p, dt)):
+                elif now_s - p.seen_s <= self.hold_s + 1e-9 and not (served[i] and _over_line(p, dt)):
                     kept.append(p)  # still where it was predicted (on green, unless it may have crossed)
             if self._joined[i] and queued == 0:
                 queued, queue_m = 1, max(queue_m, STANDING_QUEUE_M)  # the lane reads empty, but nothing left it

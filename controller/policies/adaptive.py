@@ -42,11 +42,12 @@ switch plans count the delay they would cause it. In return the controller publi
 (`published`): vehicles that crossed each stop line in the last step and the crossing times its chosen schedule
 predicts; nothing while its measurement is unhealthy.
 
-Flickering sensors: every measurement first passes through `LaneFilter` (controller/lane_filter.py), which keeps a
-vehicle the camera lost for a frame where it must still be, for up to `measurement_hold_s`, and a queue on red until
-its lane is served (nothing leaves on red). Without it a missed frame gaps out a green under a platoon, reads as a
-departure plus an arrival (inflating the flow estimate) and is published downstream as a platoon member that was
-never released; and a vehicle waiting at a red line that the camera loses is a call that vanished.
+Flickering sensors: every measurement first passes through `LaneFilter` (controller/lane_filter.py), which holds a
+queue on red until its lane is served (nothing leaves on red) and counts a vehicle over the stop line once, as it is
+followed there. Without it a vehicle waiting at a red line that the camera loses is a call that vanished, and a
+vehicle lost and found near the line reads as a departure plus an arrival (inflating the flow estimate), published
+downstream as a platoon member that was never released. It can also keep a moving vehicle the camera lost where it
+must still be, for up to `measurement_hold_s`; that is off by default (measured: see the parameter).
 
 Cost per decision is a few rollouts, each linear in the predicted vehicles: pure Python, no numpy.
 """

@@ -112,11 +112,21 @@ def test_vehicle_changing_lanes_is_not_held_in_the_old_one():
     assert (out[0].vehicles, out[1].vehicles) == (0, 1)
 
 
-def test_hold_zero_believes_every_frame():
+def test_hold_zero_drops_a_lost_moving_vehicle_but_never_a_red_queue():
+    """measurement_hold_s (0 by default) is the hold of moving vehicles only: the queue on red still stands, and a
+    vehicle lost as it reaches it still waits there (nothing leaves on red)."""
     f = _filter(hold_s=0.0)
     f.update(0.0, [lane("a", queued=3, approaching=[(60.0, 10.0)])], [False])
     out = f.update(1.0, [lane("a")], [False])[0]
-    assert out.vehicles == 0
+    assert (out.vehicles, out.queued, out.approaching) == (3, 3, ())
+    f = _filter(hold_s=0.0)
+    f.update(0.0, [lane("a", approaching=[(14.0, None)])], [False])
+    f.update(1.0, [lane("a", approaching=[(3.0, None)])], [False])
+    assert (f.update(2.0, [lane("a")], [False])[0].queued, f.update(9.0, [lane("a")], [False])[0].queued) == (1, 1)
+    # on green a lost moving vehicle is gone at once
+    f = _filter(hold_s=0.0)
+    f.update(0.0, [lane("a", approaching=[(60.0, 10.0)])], [True])
+    assert f.update(1.0, [lane("a")], [True])[0].vehicles == 0
 
 
 _frames = st.lists(
