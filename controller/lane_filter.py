@@ -11,8 +11,8 @@ keeps what the sensor saw where physics says it cannot have gone:
   plus 4 m); one whose speed is unknown (just seen) may have stood or run at the free speed, and matches anywhere
   in between. With `hold_s` > 0, one the sensor lost is kept at its predicted distance for up to `hold_s`, unless
   it would have crossed the stop line (it left) or reached the back of the queue on red (it waits there, below).
-  The controller's default is no hold (`measurement_hold_s` 0): measured in the closed camera loop, a 2 s hold did
-  not help camera-fed control, and on the oracle with camera-like errors (misses, lagging speeds, phantoms) it cost
+  The controller's default is no hold (`measurement_hold_s` 0): in the closed camera loop a 2 s hold neither
+  helped nor hurt measurably, and on the oracle with camera-like errors (misses, lagging speeds, phantoms) it cost
   about 0.6 s of corridor stop time (figures at `ControllerParams.measurement_hold_s`). The tracking still runs:
   the crossings and the red queue below need it.
 - Queued vehicles cannot leave at red: while a lane is not served, its queued count is the highest seen since
